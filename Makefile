@@ -1,0 +1,45 @@
+# Two commands do everything: `make run` (the pipeline on Fashion-MNIST) and `make test`.
+# Both create .venv and install the project into it first; nothing else is needed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PARAMS ?= params/default.yaml
+RUN_DIR ?=
+RUN ?= $(shell ls -td reports/runs/*/ 2>/dev/null | head -1)
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+.PHONY: run test lab report data lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# Fashion-MNIST from Debian's package where we may install it; otherwise the loader
+# looks in data/raw/ and finally downloads it with Keras (see data/README.md).
+data:
+	@if [ ! -f $(FASHION_MNIST) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get install -y -q dataset-fashion-mnist || \
+		 (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)) >/dev/null; \
+	fi
+
+run: $(VENV)/.installed data
+	$(PY) -m helpers.pipeline run -f $(PARAMS) $(if $(RUN_DIR),--run-dir $(RUN_DIR))
+
+test: $(VENV)/.installed data
+	MPLBACKEND=Agg $(PY) -m pytest
+
+lab: $(VENV)/.installed data
+	$(PY) -m pip install --quiet -e ".[dev,lab]"
+	$(VENV)/bin/jupyter lab notebooks/
+
+report: $(VENV)/.installed
+	@test -n "$(RUN)" || (echo "no run in reports/runs/: make run first, or RUN=DIR" && false)
+	$(PY) -m helpers.pipeline report $(RUN)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check helpers tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

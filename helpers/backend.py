@@ -1,0 +1,38 @@
+"""TensorFlow and Keras, imported once with TensorFlow's start-up log lines kept out of notebooks.
+
+TensorFlow 2.21 logs INFO lines (oneDNN notices, "could not find cuda drivers") through
+absl before its logging is initialized, so TF_CPP_MIN_LOG_LEVEL does not hide them, and
+ipykernel copies them into the first cell that imports TensorFlow, with a timestamp that
+differs on every run. They are muted only while TensorFlow loads and lists its devices;
+Python exceptions are not affected.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def _muted_native_stderr() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the duration (C++ logging writes there)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+with _muted_native_stderr():
+    import keras
+    import tensorflow as tf
+
+    GPUS = tuple(device.name for device in tf.config.list_physical_devices("GPU"))
+
+__all__ = ["GPUS", "keras", "tf"]

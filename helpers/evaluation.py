@@ -1,0 +1,100 @@
+"""Test-set figures: accuracy, precision/recall/F1, confusion matrices, the worst mistakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as sk_metrics
+
+INFERENCE_BATCH_SIZE = 1024
+
+
+def predicted_classes(probabilities: np.ndarray) -> np.ndarray:
+    """The most probable class of each row."""
+    return np.argmax(probabilities, axis=1)
+
+
+def as_class_indices(labels: np.ndarray) -> np.ndarray:
+    """Integer labels from either sparse integers or one-hot rows."""
+    return np.argmax(labels, axis=1) if labels.ndim == 2 else labels.astype(np.int64)
+
+
+def classification_metrics(true_labels: np.ndarray, predicted_labels: np.ndarray,
+                           class_names: Sequence[str]) -> dict:
+    """Accuracy, macro and weighted precision/recall/F1, and the same per class."""
+    _check_same_length(true_labels, predicted_labels)
+    label_ids = list(range(len(class_names)))
+    figures: dict = {"test_accuracy": float(sk_metrics.accuracy_score(true_labels,
+                                                                      predicted_labels))}
+    for average in ("macro", "weighted"):
+        precision, recall, f1, _ = sk_metrics.precision_recall_fscore_support(
+            true_labels, predicted_labels, labels=label_ids, average=average, zero_division=0)
+        figures[f"precision_{average}"] = float(precision)
+        figures[f"recall_{average}"] = float(recall)
+        figures[f"f1_{average}"] = float(f1)
+    precision, recall, f1, support = sk_metrics.precision_recall_fscore_support(
+        true_labels, predicted_labels, labels=label_ids, average=None, zero_division=0)
+    figures["test_images"] = int(len(true_labels))
+    figures["per_class"] = {
+        name: {"precision": float(precision[index]), "recall": float(recall[index]),
+               "f1": float(f1[index]), "support": int(support[index])}
+        for index, name in enumerate(class_names)
+    }
+    return figures
+
+
+def classification_report_text(true_labels: np.ndarray, predicted_labels: np.ndarray,
+                               class_names: Sequence[str]) -> str:
+    """scikit-learn's per-class report, with class names instead of numbers."""
+    return sk_metrics.classification_report(
+        true_labels, predicted_labels, labels=list(range(len(class_names))),
+        target_names=list(class_names), digits=4, zero_division=0)
+
+
+def confusion_matrix(true_labels: np.ndarray, predicted_labels: np.ndarray,
+                     num_classes: int) -> np.ndarray:
+    """Counts: row = true class, column = predicted class."""
+    _check_same_length(true_labels, predicted_labels)
+    return sk_metrics.confusion_matrix(true_labels, predicted_labels,
+                                       labels=list(range(num_classes)))
+
+
+def row_normalize(confusion: np.ndarray) -> np.ndarray:
+    """Each row divided by its total: the share of a true class predicted as each class."""
+    totals = confusion.sum(axis=1, keepdims=True)
+    return np.divide(confusion, totals, out=np.zeros(confusion.shape, dtype=float),
+                     where=totals > 0)
+
+
+def most_confused_pairs(confusion: np.ndarray, class_names: Sequence[str],
+                        top: int = 10) -> pd.DataFrame:
+    """The off-diagonal cells with the most images: which true class is taken for which."""
+    shares = row_normalize(confusion)
+    rows = [
+        {"true class": class_names[true], "predicted as": class_names[predicted],
+         "images": int(confusion[true, predicted]),
+         "share of true class": float(shares[true, predicted])}
+        for true in range(len(class_names)) for predicted in range(len(class_names))
+        if true != predicted and confusion[true, predicted] > 0
+    ]
+    table = pd.DataFrame(rows, columns=["true class", "predicted as", "images",
+                                        "share of true class"])
+    table = table.sort_values(["images", "true class", "predicted as"],
+                              ascending=[False, True, True], kind="stable")
+    return table.head(top).reset_index(drop=True)
+
+
+def misclassified_by_confidence(true_labels: np.ndarray,
+                                probabilities: np.ndarray) -> np.ndarray:
+    """Indices of wrong predictions, most confident mistakes first."""
+    predicted = predicted_classes(probabilities)
+    wrong = np.flatnonzero(predicted != true_labels)
+    confidence = probabilities[wrong, predicted[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")]
+
+
+def _check_same_length(true_labels: np.ndarray, predicted_labels: np.ndarray) -> None:
+    if len(true_labels) != len(predicted_labels):
+        raise ValueError(f"{len(true_labels)} true labels but {len(predicted_labels)} predictions")

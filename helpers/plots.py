@@ -1,0 +1,121 @@
+"""The figures a report needs; each function returns a matplotlib Figure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from helpers import artifacts
+
+
+def save_figure(figure: Figure, path: str | Path) -> Path:
+    """Write the figure as PNG atomically (figures/ is created if needed)."""
+    return artifacts.save_with(
+        path, lambda temporary: figure.savefig(temporary, format="png", dpi=110,
+                                               bbox_inches="tight"))
+
+
+def _show_image(axis: plt.Axes, image: np.ndarray) -> None:
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    axis.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def sample_grid(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
+                per_class: int = 6) -> Figure:
+    """The first `per_class` training images of every class, one row per class."""
+    figure, axes = plt.subplots(len(class_names), per_class,
+                                figsize=(1.1 * per_class + 1.4, 1.1 * len(class_names)),
+                                squeeze=False)
+    for class_index, name in enumerate(class_names):
+        examples = np.flatnonzero(labels == class_index)[:per_class]
+        for column in range(per_class):
+            axis = axes[class_index, column]
+            if column < len(examples):
+                _show_image(axis, images[examples[column]])
+            else:
+                axis.axis("off")
+        axes[class_index, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    figure.suptitle("Sample training images per class")
+    figure.tight_layout()
+    return figure
+
+
+def class_distribution(counts_by_split: Mapping[str, np.ndarray],
+                       class_names: Sequence[str]) -> Figure:
+    """Images per class in each split, side by side."""
+    table = pd.DataFrame({split: counts for split, counts in counts_by_split.items()},
+                         index=list(class_names))
+    table = table.reset_index(names="class").melt(id_vars="class", var_name="split",
+                                                  value_name="images")
+    figure, axis = plt.subplots(figsize=(10, 3.8))
+    sns.barplot(data=table, x="class", y="images", hue="split", ax=axis)
+    axis.set_xlabel("")
+    axis.set_title("Images per class and split")
+    axis.tick_params(axis="x", rotation=30)
+    figure.tight_layout()
+    return figure
+
+
+def training_curves(history: pd.DataFrame) -> Figure:
+    """Loss and accuracy per epoch, training against validation."""
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    for axis, metric, title in ((loss_axis, "loss", "Loss (lower is better)"),
+                                (accuracy_axis, "accuracy", "Accuracy (higher is better)")):
+        axis.plot(history["epoch"], history[metric], marker="o", label="training")
+        axis.plot(history["epoch"], history[f"val_{metric}"], marker="o", label="validation")
+        axis.set_xlabel("epoch")
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    return figure
+
+
+def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str],
+                      normalized: bool) -> Figure:
+    """Confusion matrix as a heatmap: counts, or each row as shares of its true class."""
+    figure, axis = plt.subplots(figsize=(9, 7.5))
+    sns.heatmap(confusion, annot=True, fmt=".2f" if normalized else "d", cmap="Blues",
+                xticklabels=class_names, yticklabels=class_names, square=True, ax=axis,
+                vmin=0, vmax=1 if normalized else None, annot_kws={"fontsize": 8},
+                cbar_kws={"label": "share of true class" if normalized else "images"})
+    axis.set_xlabel("predicted class")
+    axis.set_ylabel("true class")
+    axis.set_title("Confusion matrix, row-normalized" if normalized
+                   else "Confusion matrix, counts")
+    axis.tick_params(axis="x", rotation=45)
+    axis.tick_params(axis="y", rotation=0)
+    figure.tight_layout()
+    return figure
+
+
+def misclassified_gallery(images: np.ndarray, true_labels: np.ndarray,
+                          probabilities: np.ndarray, indices: np.ndarray,
+                          class_names: Sequence[str], columns: int = 6) -> Figure:
+    """Misclassified images in the given order with true class, prediction and confidence."""
+    count = max(len(indices), 1)
+    rows = int(np.ceil(count / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.5 * rows),
+                                squeeze=False)
+    for position, axis in enumerate(axes.flat):
+        if position >= len(indices):
+            axis.axis("off")
+            continue
+        index = indices[position]
+        predicted = int(np.argmax(probabilities[index]))
+        _show_image(axis, images[index])
+        axis.set_title(f"true: {class_names[true_labels[index]]}\n"
+                       f"pred: {class_names[predicted]} ({probabilities[index, predicted]:.0%})",
+                       fontsize=8, color="firebrick")
+    figure.suptitle("Misclassified test images, most confident mistakes first")
+    figure.tight_layout()
+    return figure
