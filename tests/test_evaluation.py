@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+from sklearn import metrics as sk_metrics
+
+from helpers import evaluation
+
+CLASSES = ["cat", "dog", "owl"]
+TRUE = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])
+PREDICTED = np.array([0, 0, 1, 1, 1, 0, 2, 2, 1, 0])
+
+
+def test_metrics_match_scikit_learn() -> None:
+    figures = evaluation.classification_metrics(TRUE, PREDICTED, CLASSES)
+    assert figures["test_accuracy"] == pytest.approx(0.6)
+    assert figures["f1_macro"] == pytest.approx(
+        sk_metrics.f1_score(TRUE, PREDICTED, average="macro"))
+    assert figures["precision_weighted"] == pytest.approx(
+        sk_metrics.precision_score(TRUE, PREDICTED, average="weighted"))
+    assert figures["recall_macro"] == pytest.approx((2 / 3 + 2 / 3 + 2 / 4) / 3)
+    assert figures["per_class"]["owl"] == pytest.approx(
+        {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 4})
+
+
+def test_class_never_predicted_scores_zero_not_nan() -> None:
+    figures = evaluation.classification_metrics(np.array([0, 1, 2]), np.array([0, 0, 0]), CLASSES)
+    assert figures["per_class"]["dog"]["precision"] == 0.0
+
+
+def test_confusion_matrix_and_row_normalization() -> None:
+    confusion = evaluation.confusion_matrix(TRUE, PREDICTED, 3)
+    np.testing.assert_array_equal(confusion, [[2, 1, 0], [1, 2, 0], [1, 1, 2]])
+    normalized = evaluation.row_normalize(confusion)
+    np.testing.assert_allclose(normalized.sum(axis=1), 1.0)
+    assert normalized[2, 2] == pytest.approx(0.5)
+    np.testing.assert_array_equal(evaluation.row_normalize(np.zeros((2, 2), int)), 0.0)
+
+
+def test_most_confused_pairs_sorted_by_count() -> None:
+    confusion = np.array([[5, 3, 0], [1, 6, 0], [0, 7, 1]])
+    pairs = evaluation.most_confused_pairs(confusion, CLASSES, top=2)
+    assert list(zip(pairs["true class"], pairs["predicted as"], pairs["images"], strict=True)) == [
+        ("owl", "dog", 7), ("cat", "dog", 3)]
+    assert pairs["share of true class"].iloc[0] == pytest.approx(7 / 8)
+
+
+def test_misclassified_sorted_by_confidence() -> None:
+    probabilities = np.array([[0.9, 0.1], [0.3, 0.7], [0.05, 0.95], [0.6, 0.4]])
+    true = np.array([0, 0, 0, 1])
+    np.testing.assert_array_equal(evaluation.misclassified_by_confidence(true, probabilities),
+                                  [2, 1, 3])
+
+
+def test_one_hot_labels_become_indices() -> None:
+    np.testing.assert_array_equal(evaluation.as_class_indices(np.eye(3)[[2, 0]]), [2, 0])
+
+
+def test_length_mismatch_is_refused() -> None:
+    with pytest.raises(ValueError, match="3 true labels but 2 predictions"):
+        evaluation.classification_metrics(np.zeros(3, int), np.zeros(2, int), CLASSES)

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from helpers import models
+
+
+def test_default_cnn_shapes_and_parameter_count() -> None:
+    model = models.build_cnn((28, 28, 1), 10, batch_norm=False)
+    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
+    # conv1 3*3*1*32+32, conv2 3*3*32*64+64, dense 7*7*64*128+128, output 128*10+10
+    expected = (9 * 32 + 32) + (9 * 32 * 64 + 64) + (7 * 7 * 64 * 128 + 128) + (128 * 10 + 10)
+    assert models.parameter_counts(model) == {"trainable": expected, "non_trainable": 0,
+                                              "total": expected}
+
+
+def test_batch_norm_adds_scales_shifts_and_moving_statistics() -> None:
+    plain = models.parameter_counts(models.build_cnn((28, 28, 1), 10, batch_norm=False))
+    counts = models.parameter_counts(models.build_cnn((28, 28, 1), 10, batch_norm=True))
+    # after each block (32, 64 channels) and the dense layer (128 units, which drops its bias)
+    normalized = 32 + 64 + 128
+    assert counts["non_trainable"] == 2 * normalized  # moving mean and variance
+    assert counts["trainable"] == plain["trainable"] + 2 * normalized - 128
+
+
+def test_model_scales_raw_pixels_itself() -> None:
+    model = models.build_cnn((8, 8, 3), 4, conv_filters=(4,), dense_units=8)
+    assert model.layers[1].name == "scale_to_unit"
+    probabilities = model.predict(np.full((2, 8, 8, 3), 255, np.uint8), verbose=0)
+    assert probabilities.shape == (2, 4)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_l2_adds_a_regularization_loss() -> None:
+    model = models.build_cnn((28, 28, 1), 10, l2_weight=1e-3)
+    assert len(model.losses) == 3  # both convolutions and the hidden dense layer
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"input_shape": (28, 28)}, "input_shape"),
+    ({"num_classes": 1}, "num_classes"),
+    ({"conv_filters": []}, "conv_filters"),
+    ({"conv_filters": [8, 8, 8, 8, 8, 8]}, "too many for a 28x28 input"),
+    ({"dropout_rate": 1.0}, "dropout_rate"),
+    ({"l2_weight": -1.0}, "l2_weight"),
+    ({"dense_units": 0}, "dense_units"),
+])
+def test_bad_architecture_parameters_are_named(arguments: dict, message: str) -> None:
+    settings = {"input_shape": (28, 28, 1), "num_classes": 10} | arguments
+    with pytest.raises(ValueError, match=message):
+        models.build_cnn(**settings)
