@@ -8,7 +8,7 @@ RUN_DIR ?=
 RUN ?= $(shell ls -td reports/runs/*/ 2>/dev/null | head -1)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test lab report data lint clean
+.PHONY: run test lab report reference notebooks data lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ lab: $(VENV)/.installed data
 report: $(VENV)/.installed
 	@test -n "$(RUN)" || (echo "no run in reports/runs/: make run first, or RUN=DIR" && false)
 	$(PY) -m helpers.pipeline report $(RUN)
+
+# Copy a finished run (default: the newest) to reports/reference/$(NAME)/ for committing.
+NAME ?= default
+reference: $(VENV)/.installed
+	@test -n "$(RUN)" || (echo "no run in reports/runs/: make run first, or RUN=DIR" && false)
+	$(PY) -m helpers.pipeline publish $(RUN) $(NAME)
+
+# Re-execute notebooks/ in place with their default parameters: the outputs nbval checks.
+notebooks: $(VENV)/.installed data
+	$(PY) -m helpers.pipeline refresh-notebooks
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check helpers tests

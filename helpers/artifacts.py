@@ -77,9 +77,16 @@ def atomic_path(destination: str | Path) -> Iterator[Path]:
     temporary = Path(temporary_name)
     try:
         yield temporary
+        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp's 0600 is for secrets
         os.replace(temporary, destination)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: str | Path, text: str) -> Path:

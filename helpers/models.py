@@ -66,7 +66,7 @@ def parameter_counts(model: keras.Model) -> dict[str, int]:
 
 
 def summary_text(model: keras.Model) -> str:
-    """model.summary() as plain text (no colours or box-drawing that vary by terminal)."""
+    """model.summary() as text, at a fixed width so it reads the same everywhere."""
     buffer = io.StringIO()
     model.summary(print_fn=lambda line, **_: buffer.write(line + "\n"), line_length=90)
     return buffer.getvalue()

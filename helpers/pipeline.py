@@ -241,6 +241,56 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     return run_dir
 
 
+REFERENCE_DIR = artifacts.PROJECT_ROOT / "reports" / "reference"
+# What a committed reference keeps: the report material, none of the large arrays or models.
+REFERENCE_PATTERNS = ("[0-9][0-9]_*.ipynb", "*.json", "*.csv", "*.txt", "figures/*.png")
+
+
+def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE_DIR) -> Path:
+    """Copy a finished run's small files to reports/reference/<name>/, replacing the old ones."""
+    import shutil
+
+    if not artifacts.artifact_path(run_dir, artifacts.MANIFEST).is_file():
+        raise FileNotFoundError(f"{run_dir} has no {artifacts.MANIFEST}: only a finished run "
+                                "can become a reference")
+    destination = references_dir / name
+    staging = references_dir / f".{name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    for pattern in REFERENCE_PATTERNS:
+        for source in sorted(Path(run_dir).glob(pattern)):
+            target = staging / source.relative_to(run_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    # Swap whole folders so a failure never leaves half an old and half a new reference.
+    retired = references_dir / f".{name}.retired"
+    shutil.rmtree(retired, ignore_errors=True)
+    if destination.exists():
+        destination.rename(retired)
+    staging.rename(destination)
+    shutil.rmtree(retired, ignore_errors=True)
+    return destination
+
+
+def execute_in_place(notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float = 1800) -> None:
+    """Re-run notebooks/ top to bottom with their own defaults and save their outputs.
+
+    This is how the committed outputs that nbval compares against are produced; tags and
+    metadata are kept.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    for name in NOTEBOOKS:
+        path = notebooks_dir / f"{name}.ipynb"
+        _print_flushed(f"{name:<22}", end="")
+        started = time.perf_counter()
+        notebook = nbformat.read(path, as_version=4)
+        NotebookClient(notebook, timeout=cell_timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(notebooks_dir)}}).execute()
+        artifacts.write_text(path, nbformat.writes(notebook) + "\n")
+        _print_flushed(f"done in {time.perf_counter() - started:6.1f} s")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m helpers.pipeline", description=__doc__)
@@ -258,11 +308,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                             help="allow reusing a run directory that already holds a run")
     report_parser = commands.add_parser("report", help="(re)build a run's report.html")
     report_parser.add_argument("run_dir", type=Path)
+    publish_parser = commands.add_parser(
+        "publish", help="copy a run's notebooks, metrics and figures to reports/reference/NAME")
+    publish_parser.add_argument("run_dir", type=Path)
+    publish_parser.add_argument("name")
+    commands.add_parser("refresh-notebooks",
+                        help="execute notebooks/ in place with their defaults (committed outputs)")
     arguments = parser.parse_args(argv)
     try:
         if arguments.command == "run":
             run(arguments.file, arguments.parameter, arguments.run_dir,
                 arguments.notebooks_dir.resolve(), arguments.cell_timeout, arguments.overwrite)
+        elif arguments.command == "refresh-notebooks":
+            execute_in_place()
+        elif arguments.command == "publish":
+            print(f"reference: {publish_reference(arguments.run_dir, arguments.name)}")
         else:
             from helpers.report import build_report
 

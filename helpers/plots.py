@@ -14,9 +14,9 @@ from matplotlib.figure import Figure
 from helpers import artifacts
 
 
-def save_figure(figure: Figure, path: str | Path) -> Path:
+def save_figure(figure: Figure, path: str | Path) -> None:
     """Write the figure as PNG atomically (figures/ is created if needed)."""
-    return artifacts.save_with(
+    artifacts.save_with(
         path, lambda temporary: figure.savefig(temporary, format="png", dpi=110,
                                                bbox_inches="tight"))
 

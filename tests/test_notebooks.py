@@ -30,8 +30,8 @@ def executed_copy(
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy(Path(__file__).with_name("nbval_sanitize.cfg"), root / "nbval_sanitize.cfg")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q",
-         "--nbval-sanitize-with", str(root / "nbval_sanitize.cfg"),
+        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
+         "-p", "no:cacheprovider", "-q", "--nbval-sanitize-with", str(root / "nbval_sanitize.cfg"),
          "--nbval-cell-timeout", "900", str(root / "notebooks")],
         capture_output=True, text=True, cwd=root, timeout=1800)
     return root, result

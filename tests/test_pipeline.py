@@ -109,9 +109,10 @@ def test_failing_step_is_named_and_its_notebook_kept(tmp_path: Path) -> None:
                     reason="real Fashion-MNIST not found: `apt-get install dataset-fashion-mnist`")
 def test_full_pipeline_on_a_real_subset(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
+    # One-hot labels here; the nbval run covers the default sparse labels.
     result = run_pipeline("-f", str(DEFAULT_PARAMS), "-p", "epochs", "1",
                           "-p", "max_train_images", "3000", "-p", "max_test_images", "500",
-                          "--run-dir", str(run_dir))
+                          "-p", "label_encoding", "one_hot", "--run-dir", str(run_dir))
     assert result.returncode == 0, result.stdout + result.stderr
     for name in pipeline.NOTEBOOKS:
         assert re.search(rf"{name} +done in +[0-9.]+ s", result.stdout), result.stdout
@@ -152,3 +153,25 @@ def test_full_pipeline_on_a_real_subset(tmp_path: Path) -> None:
     test_images = artifacts.read_arrays(run_dir / artifacts.DATASET_ARRAYS)["x_test"][:5]
     stored = artifacts.read_arrays(run_dir / artifacts.PREDICTIONS)["probabilities"][:5]
     np.testing.assert_allclose(model.predict(test_images, verbose=0), stored, atol=1e-5)
+
+
+def test_publish_reference_keeps_small_files_only(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    (run_dir / "figures").mkdir(parents=True)
+    for name in ("01_load_data.ipynb", "metrics.json", "manifest.json", "history.csv",
+                 "figures/samples.png", "model.keras", "dataset.npz", "report.html"):
+        (run_dir / name).write_text(name)
+    references = tmp_path / "reference"
+    (references / "default").mkdir(parents=True)
+    (references / "default" / "stale.json").write_text("old")
+    published = pipeline.publish_reference(run_dir, "default", references)
+    kept = sorted(str(path.relative_to(published)) for path in published.rglob("*")
+                  if path.is_file())
+    assert kept == ["01_load_data.ipynb", "figures/samples.png", "history.csv",
+                    "manifest.json", "metrics.json"]
+    assert sorted(path.name for path in references.iterdir()) == ["default"]
+
+
+def test_unfinished_run_cannot_be_published(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="only a finished run"):
+        pipeline.publish_reference(tmp_path, "default", tmp_path / "reference")
