@@ -28,7 +28,7 @@ run: $(VENV)/.installed data
 	$(PY) -m helpers.pipeline run -f $(PARAMS) $(if $(RUN_DIR),--run-dir $(RUN_DIR))
 
 test: $(VENV)/.installed data
-	MPLBACKEND=Agg $(PY) -m pytest
+	$(PY) -m pytest
 
 lab: $(VENV)/.installed data
 	$(PY) -m pip install --quiet -e ".[dev,lab]"

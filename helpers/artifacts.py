@@ -70,8 +70,10 @@ def atomic_path(destination: str | Path) -> Iterator[Path]:
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
+    # Keep every suffix (".weights.h5", ".keras"): savers check the file name.
     handle, temporary_name = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.stem}.", suffix=destination.suffix
+        dir=destination.parent, prefix=f".{destination.name}.",
+        suffix="".join(destination.suffixes),
     )
     os.close(handle)
     temporary = Path(temporary_name)

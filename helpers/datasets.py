@@ -23,6 +23,7 @@ DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 KERAS_CACHE_DIR = Path.home() / ".keras" / "datasets" / "fashion-mnist"
 PROJECT_RAW_DIR = artifacts.PROJECT_ROOT / "data" / "raw"
 SUPPORTED_DATASETS = ("fashion_mnist",)
+CLASS_COUNTS = {"fashion_mnist": len(FASHION_MNIST_CLASSES)}  # known before loading
 
 _IDX_UNSIGNED_BYTE = 0x08
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from helpers import artifacts
+from helpers import artifacts, steps
 
 NOTEBOOKS = ("01_load_data", "02_preprocess", "03_build_model", "04_train", "05_evaluate",
              "06_misclassifications")
@@ -31,6 +32,42 @@ _ACCEPTED_TYPES: dict[type, tuple[type, ...]] = {
 
 def _print_flushed(text: str, end: str = "\n") -> None:
     print(text, end=end, flush=True)
+
+
+def _is_whole(minimum: int) -> tuple[Callable[[Any], bool], str]:
+    return (lambda value: isinstance(value, int) and value >= minimum,
+            f"a whole number >= {minimum}")
+
+
+def _one_of(*choices: str) -> tuple[Callable[[Any], bool], str]:
+    return (lambda value: value in choices, f"one of {', '.join(choices)}")
+
+
+# What each parameter may be, checked before any work. The helpers check the same things
+# where they are used, so a notebook run by hand fails clearly too.
+VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "dataset": _one_of("fashion_mnist"),
+    "max_train_images": _is_whole(0),
+    "max_test_images": _is_whole(0),
+    "seed": _is_whole(0),
+    "val_fraction": (lambda value: 0 < value < 1, "a fraction strictly between 0 and 1"),
+    "label_encoding": _one_of("sparse", "one_hot"),
+    "conv_filters": (lambda value: isinstance(value, list) and len(value) > 0 and all(
+        isinstance(filters, int) and filters >= 1 for filters in value),
+        "a non-empty list of whole numbers >= 1, e.g. [32, 64]"),
+    "kernel_size": _is_whole(1),
+    "dense_units": _is_whole(1),
+    "dropout_rate": (lambda value: 0 <= value < 1, "a fraction in [0, 1)"),
+    "l2_weight": (lambda value: value >= 0, "zero or a positive number"),
+    "learning_rate": (lambda value: value > 0, "a positive number, e.g. 0.001"),
+    "lr_schedule": _one_of("constant", "cosine"),
+    "batch_size": _is_whole(1),
+    "epochs": _is_whole(1),
+    "deterministic_ops": (lambda value: isinstance(value, bool), "true or false"),
+    "early_stopping_patience": _is_whole(0),
+    "gallery_size": _is_whole(1),
+    "top_pairs": _is_whole(1),
+}
 
 
 class ParameterError(ValueError):
@@ -108,8 +145,47 @@ def check_parameters(parameters: Mapping[str, Any],
                      (isinstance(value, bool) and bool not in accepted))):
                 problems.append(f"parameter {name!r} must be {expected.__name__} "
                                 f"({known[name].get('help', '')}), got {value!r}")
+            elif name in VALUE_RULES and value is not None and not VALUE_RULES[name][0](value):
+                problems.append(f"parameter {name!r} must be {VALUE_RULES[name][1]}, "
+                                f"got {value!r}")
+    if not problems:
+        problems = _split_problems({**_defaults(known), **parameters})
     if problems:
         raise ParameterError("; ".join(problems) + f". Valid parameters: {', '.join(valid_names)}")
+
+
+def _defaults(known: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Each parameter's default value as its notebook declares it."""
+    defaults = {}
+    for name, declaration in known.items():
+        try:
+            defaults[name] = ast.literal_eval(declaration["default"])
+        except (ValueError, SyntaxError):
+            continue
+    return defaults
+
+
+def _split_problems(parameters: Mapping[str, Any]) -> list[str]:
+    """Subsets and splits too small to hold every class, caught before loading anything."""
+    from helpers.datasets import CLASS_COUNTS
+
+    classes = CLASS_COUNTS.get(parameters.get("dataset"))
+    train_images, test_images = (parameters.get("max_train_images"),
+                                 parameters.get("max_test_images"))
+    if not classes:
+        return []
+    problems = []
+    if train_images:
+        validation_images = round(train_images * parameters.get("val_fraction", 0.1))
+        if min(validation_images, train_images - validation_images) < classes:
+            problems.append(
+                f"max_train_images={train_images} with val_fraction="
+                f"{parameters.get('val_fraction')} leaves a training or validation split of "
+                f"fewer than {classes} images, so some class would be empty")
+    if test_images and test_images < classes:
+        problems.append(f"max_test_images={test_images} is fewer than the {classes} classes: "
+                        "some class would have no test image")
+    return problems
 
 
 def _default_type(declaration: Mapping[str, Any]) -> type | None:
@@ -132,26 +208,32 @@ def new_run_dir(profile: str, runs_dir: Path = RUNS_DIR) -> Path:
     return candidate
 
 
-def execute_steps(parameters: Mapping[str, Any], run_dir: Path,
-                  declared: Mapping[str, Mapping[str, Any]], notebooks_dir: Path = NOTEBOOKS_DIR,
-                  cell_timeout: float | None = None,
-                  log: Callable[..., None] = _print_flushed) -> dict[str, float]:
-    """Execute each notebook with the parameters it declares; seconds per step."""
+def execute_steps(step_plan: Sequence[steps.StepPlan],
+                  parameters_by_step: Mapping[str, Mapping[str, Any]], run_dir: Path,
+                  notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float | None = None,
+                  log: Callable[..., None] = _print_flushed) -> None:
+    """Execute the planned notebooks in order, recording each in steps.json."""
     import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    timings: dict[str, float] = {}
-    for position, (name, notebook_parameters) in enumerate(declared.items(), start=1):
-        passed = {key: value for key, value in parameters.items() if key in notebook_parameters}
-        passed["run_dir"] = str(run_dir)
+    for position, step in enumerate(step_plan, start=1):
+        name = step.name
+        label = f"[{position}/{len(step_plan)}] {name:<22}"
+        if not step.runs:
+            log(f"{label}{step.reason}")
+            continue
+        notebook = notebooks_dir / f"{name}.ipynb"
+        passed = dict(parameters_by_step[name])
+        steps.record(run_dir, name, steps.STARTED, passed, "")
         output = run_dir / f"{name}.ipynb"
         kernel_log = run_dir / "logs" / f"{name}.log"
         started = time.perf_counter()
-        log(f"[{position}/{len(declared)}] {name:<22}", end="")
+        log(label + ("resuming, " if step.reason == "resuming" else ""), end="")
         try:
             with _stderr_to(kernel_log):
                 papermill.execute_notebook(
-                    str(notebooks_dir / f"{name}.ipynb"), str(output), parameters=passed,
+                    str(notebook), str(output), parameters={**passed, "run_dir": str(run_dir)},
                     kernel_name="python3", progress_bar=False, cwd=str(notebooks_dir),
                     execution_timeout=cell_timeout)
         except PapermillExecutionError as error:
@@ -160,14 +242,21 @@ def execute_steps(parameters: Mapping[str, Any], run_dir: Path,
                 f"{name} failed in cell {error.cell_index} (In [{error.exec_count}]): "
                 f"{error.ename}: {error.evalue}\nThe executed notebook, with the error, is "
                 f"{output}; the kernel's log is {kernel_log}") from error
-        except Exception as error:  # a dead kernel or a timeout is not a cell exception
+        except CellTimeoutError as error:
             log("FAILED")
-            raise StepFailedError(f"{name} failed: {type(error).__name__}: {error}\n"
-                                  f"The executed notebook so far is {output}; the kernel's "
-                                  f"log is {kernel_log}") from error
-        timings[name] = round(time.perf_counter() - started, 2)
-        log(f"done in {timings[name]:6.1f} s")
-    return timings
+            raise StepFailedError(
+                f"{name} failed: a cell ran longer than --cell-timeout {cell_timeout:g} s "
+                f"({error})\nThe executed notebook so far is {output}") from error
+        except DeadKernelError as error:
+            log("FAILED")
+            raise StepFailedError(
+                f"{name} failed: its kernel died (killed, or out of memory: "
+                f"try a smaller batch_size or max_train_images)\nThe executed notebook so far "
+                f"is {output}; the kernel's log is {kernel_log}") from error
+        seconds = round(time.perf_counter() - started, 2)
+        steps.record(run_dir, name, steps.COMPLETED, passed,
+                     steps.fingerprint(name, passed, notebook, run_dir), seconds)
+        log(f"done in {seconds:6.1f} s")
 
 
 @contextmanager
@@ -190,11 +279,12 @@ def _stderr_to(path: Path) -> Iterator[None]:
         os.close(saved)
 
 
-def write_manifest(run_dir: Path, parameters: Mapping[str, Any], timings: Mapping[str, float],
-                   started_at: str) -> Path:
+def write_manifest(run_dir: Path, parameters: Mapping[str, Any],
+                   step_state: Mapping[str, Mapping[str, Any]], started_at: str) -> Path:
     """manifest.json: what ran, on what, from which code and data, and how long each step took."""
     dataset_info_path = artifacts.artifact_path(run_dir, artifacts.DATASET_INFO)
     dataset_info = artifacts.read_json(dataset_info_path) if dataset_info_path.exists() else {}
+    step_seconds = {name: record.get("seconds") for name, record in step_state.items()}
     manifest = {
         "started_at": started_at,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -204,16 +294,22 @@ def write_manifest(run_dir: Path, parameters: Mapping[str, Any], timings: Mappin
         "versions": artifacts.package_versions(),
         "machine": artifacts.machine_info(),
         "dataset": {key: dataset_info.get(key) for key in ("name", "source", "files")},
-        "step_seconds": dict(timings),
-        "total_seconds": round(sum(timings.values()), 2),
+        "step_seconds": step_seconds,
+        "total_seconds": round(sum(seconds or 0 for seconds in step_seconds.values()), 2),
     }
     return artifacts.write_json(artifacts.artifact_path(run_dir, artifacts.MANIFEST), manifest)
 
 
 def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Path | None,
         notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float | None = None,
-        overwrite: bool = False, log: Callable[..., None] = _print_flushed) -> Path:
-    """Check every parameter, then run the six notebooks into one run directory."""
+        overwrite: bool = False, from_step: str | None = None, to_step: str | None = None,
+        log: Callable[..., None] = _print_flushed) -> Path:
+    """Check every parameter, plan the steps, then run the notebooks into one run directory.
+
+    A new run directory runs every step. An unfinished one (killed, or stopped by --to) is
+    continued: finished steps whose fingerprint is unchanged are skipped. A finished one is
+    refused unless --from re-runs its later steps or --overwrite starts it afresh.
+    """
     parameters = read_parameters_file(parameters_file)
     parameters.update({name: parse_override(value) for name, value in overrides})
     declared = declared_parameters(notebooks_dir)
@@ -222,53 +318,43 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     if parameters.get("data_dir"):
         parameters["data_dir"] = str(Path(parameters["data_dir"]).resolve())
     run_dir = (run_dir or new_run_dir(Path(parameters_file).stem)).resolve()
-    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
-        raise ParameterError(f"run directory {run_dir} already holds a run: choose another "
-                             "--run-dir, or pass --overwrite to replace it")
+    parameters_by_step = {name: {key: value for key, value in parameters.items()
+                                 if key in declared_names}
+                          for name, declared_names in declared.items()}
+    state = steps.read_state(run_dir) if run_dir.is_dir() else {}
+    holds_files = run_dir.is_dir() and any(run_dir.iterdir())
+    if holds_files and overwrite:
+        shutil.rmtree(run_dir)
+        state = {}
+    elif holds_files and not state:
+        raise ParameterError(f"run directory {run_dir} holds files but no {steps.STEPS_STATE}: "
+                             "choose another --run-dir, or pass --overwrite to replace it")
+    elif (state and from_step is None and to_step is None
+          and all(state.get(name, {}).get("status") == steps.COMPLETED for name in declared)):
+        raise ParameterError(f"run directory {run_dir} already holds a finished run: re-run "
+                             "some of its steps with --from STEP, choose another --run-dir, "
+                             "or pass --overwrite to replace it")
+    fingerprints = {name: steps.fingerprint(name, parameters_by_step[name],
+                                            notebooks_dir / f"{name}.ipynb", run_dir)
+                    for name in state if name in declared}
+    step_plan = steps.plan(list(declared), state, parameters_by_step, fingerprints,
+                           from_step, to_step)
     run_dir.mkdir(parents=True, exist_ok=True)
     log(f"run directory: {run_dir}")
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    timings = execute_steps(parameters, run_dir, declared, notebooks_dir, cell_timeout, log)
-    write_manifest(run_dir, parameters, timings, started_at)
+    execute_steps(step_plan, parameters_by_step, run_dir, notebooks_dir, cell_timeout, log)
+    write_manifest(run_dir, parameters, steps.read_state(run_dir), started_at)
     from helpers.report import build_report
 
     report = build_report(run_dir)
-    metrics = artifacts.read_json(artifacts.artifact_path(run_dir, artifacts.METRICS))
-    log(f"test accuracy {metrics['test_accuracy']:.4f}, macro F1 {metrics['f1_macro']:.4f}, "
-        f"training {metrics['train_seconds']:.0f} s over {metrics['epochs_run']} epochs; "
-        f"all steps {sum(timings.values()):.0f} s")
+    metrics_path = artifacts.artifact_path(run_dir, artifacts.METRICS)
+    if metrics_path.is_file():
+        metrics = artifacts.read_json(metrics_path)
+        log(f"test accuracy {metrics['test_accuracy']:.4f}, macro F1 "
+            f"{metrics['f1_macro']:.4f}, training {metrics['train_seconds']:.0f} s over "
+            f"{metrics['epochs_run']} epochs")
     log(f"report: {report}")
     return run_dir
-
-
-REFERENCE_DIR = artifacts.PROJECT_ROOT / "reports" / "reference"
-# What a committed reference keeps: the report material, none of the large arrays or models.
-REFERENCE_PATTERNS = ("[0-9][0-9]_*.ipynb", "*.json", "*.csv", "*.txt", "figures/*.png")
-
-
-def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE_DIR) -> Path:
-    """Copy a finished run's small files to reports/reference/<name>/, replacing the old ones."""
-    import shutil
-
-    if not artifacts.artifact_path(run_dir, artifacts.MANIFEST).is_file():
-        raise FileNotFoundError(f"{run_dir} has no {artifacts.MANIFEST}: only a finished run "
-                                "can become a reference")
-    destination = references_dir / name
-    staging = references_dir / f".{name}.staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    for pattern in REFERENCE_PATTERNS:
-        for source in sorted(Path(run_dir).glob(pattern)):
-            target = staging / source.relative_to(run_dir)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    # Swap whole folders so a failure never leaves half an old and half a new reference.
-    retired = references_dir / f".{name}.retired"
-    shutil.rmtree(retired, ignore_errors=True)
-    if destination.exists():
-        destination.rename(retired)
-    staging.rename(destination)
-    shutil.rmtree(retired, ignore_errors=True)
-    return destination
 
 
 def execute_in_place(notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float = 1800) -> None:
@@ -304,8 +390,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR)
     run_parser.add_argument("--cell-timeout", type=float, default=None,
                             help="seconds any one cell may run (default: no limit)")
-    run_parser.add_argument("--overwrite", action="store_true",
-                            help="allow reusing a run directory that already holds a run")
+    run_parser.add_argument("--overwrite", "--fresh", action="store_true",
+                            help="delete what the run directory holds and start afresh")
+    run_parser.add_argument("--from", dest="from_step", choices=NOTEBOOKS,
+                            help="re-run this step and the later ones of an existing run")
+    run_parser.add_argument("--to", dest="to_step", choices=NOTEBOOKS,
+                            help="stop after this step")
     report_parser = commands.add_parser("report", help="(re)build a run's report.html")
     report_parser.add_argument("run_dir", type=Path)
     publish_parser = commands.add_parser(
@@ -318,16 +408,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments.command == "run":
             run(arguments.file, arguments.parameter, arguments.run_dir,
-                arguments.notebooks_dir.resolve(), arguments.cell_timeout, arguments.overwrite)
+                arguments.notebooks_dir.resolve(), arguments.cell_timeout, arguments.overwrite,
+                arguments.from_step, arguments.to_step)
         elif arguments.command == "refresh-notebooks":
             execute_in_place()
         elif arguments.command == "publish":
+            from helpers.report import publish_reference
+
             print(f"reference: {publish_reference(arguments.run_dir, arguments.name)}")
         else:
             from helpers.report import build_report
 
             print(f"report: {build_report(arguments.run_dir)}")
-    except (ParameterError, StepFailedError, FileNotFoundError) as error:
+    except (ParameterError, steps.RunStateError, StepFailedError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

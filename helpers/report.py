@@ -1,7 +1,8 @@
-"""One self-contained HTML file of a run's executed notebooks, in order: the hand-in report."""
+"""Reports of a run: one self-contained HTML file of its notebooks, and committed references."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -38,3 +39,31 @@ def build_report(run_dir: str | Path) -> Path:
     body, _ = exporter.from_notebook_node(
         merged, resources={"metadata": {"name": f"Run report: {Path(run_dir).resolve().name}"}})
     return artifacts.write_text(artifacts.artifact_path(run_dir, artifacts.REPORT), body)
+
+
+REFERENCE_DIR = artifacts.PROJECT_ROOT / "reports" / "reference"
+# What a committed reference keeps: the report material, none of the large arrays or models.
+REFERENCE_PATTERNS = ("[0-9][0-9]_*.ipynb", "*.json", "*.csv", "*.txt", "figures/*.png")
+
+
+def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE_DIR) -> Path:
+    """Copy a finished run's small files to reports/reference/<name>/, replacing the old ones."""
+    if not artifacts.artifact_path(run_dir, artifacts.MANIFEST).is_file():
+        raise FileNotFoundError(f"{run_dir} has no {artifacts.MANIFEST}: only a finished run "
+                                "can become a reference")
+    destination = references_dir / name
+    staging = references_dir / f".{name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    for pattern in REFERENCE_PATTERNS:
+        for source in sorted(Path(run_dir).glob(pattern)):
+            target = staging / source.relative_to(run_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    # Swap whole folders so a failure never leaves half an old and half a new reference.
+    retired = references_dir / f".{name}.retired"
+    shutil.rmtree(retired, ignore_errors=True)
+    if destination.exists():
+        destination.rename(retired)
+    staging.rename(destination)
+    shutil.rmtree(retired, ignore_errors=True)
+    return destination

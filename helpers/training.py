@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from helpers import artifacts
-from helpers.backend import GPUS, keras
+from helpers.backend import GPUS, keras, tf
 
 LR_SCHEDULES = ("constant", "cosine")
+BACKUP_STATE = "state.json"
 
 
 @dataclass(frozen=True)
@@ -26,9 +29,16 @@ class TrainingResult:
     best_epoch: int
 
 
-def set_global_seed(seed: int) -> None:
-    """Seed Python, numpy and TensorFlow from the one `seed` parameter."""
+def set_global_seed(seed: int, deterministic_ops: bool = False) -> None:
+    """Seed Python, numpy and TensorFlow from the one `seed` parameter.
+
+    With deterministic_ops, TensorFlow also picks deterministic kernels (and raises for an
+    op that has none), so the same seed gives the same figures on the same machine. It
+    cannot be switched off again within a process; each notebook has its own kernel.
+    """
     keras.utils.set_random_seed(int(seed))
+    if deterministic_ops:
+        tf.config.experimental.enable_op_determinism()
 
 
 def learning_rate_schedule(
@@ -77,19 +87,62 @@ class EpochLine(keras.callbacks.Callback):
 
 
 class BestCheckpoint(keras.callbacks.Callback):
-    """Saves the model whenever validation loss improves, atomically (never a half-written file)."""
+    """Saves the model whenever validation loss improves, atomically (never a half-written file).
 
-    def __init__(self, path: str | Path, monitor: str = "val_loss") -> None:
+    `best` starts from the best loss of an interrupted run, so a resumed run never replaces
+    the checkpoint with a worse model.
+    """
+
+    def __init__(self, path: str | Path, best: float = math.inf,
+                 monitor: str = "val_loss") -> None:
         super().__init__()
         self.path = Path(path)
         self.monitor = monitor
-        self.best = math.inf
+        self.best = best
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         value = (logs or {}).get(self.monitor)
         if value is not None and value < self.best:
             self.best = float(value)
             artifacts.save_with(self.path, lambda temporary: self.model.save(temporary))
+
+
+class EpochBackup(keras.callbacks.Callback):
+    """After every epoch, saves what resuming needs: weights with the optimizer's state, the
+    epoch, the history so far, the seconds trained and the best validation loss.
+
+    The weights go to a new file per epoch and state.json, written atomically afterwards,
+    names it: a kill at any moment leaves a state.json that points at complete weights.
+    """
+
+    def __init__(self, backup_dir: Path, checkpoint: BestCheckpoint, history_rows: list[dict],
+                 seconds_before: float) -> None:
+        super().__init__()
+        self.backup_dir = backup_dir
+        self.checkpoint = checkpoint
+        self.rows = list(history_rows)
+        self.seconds_before = seconds_before
+        self._started = time.perf_counter()
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.rows.append({"epoch": epoch + 1,
+                          **{name: float(value) for name, value in (logs or {}).items()}})
+        weights = f"epoch-{epoch + 1:04d}.weights.h5"
+        artifacts.save_with(self.backup_dir / weights, self.model.save_weights)
+        artifacts.write_json(self.backup_dir / BACKUP_STATE, {
+            "epoch": epoch + 1, "weights": weights, "history": self.rows,
+            "train_seconds": self.train_seconds(), "best_val_loss": self.checkpoint.best,
+        })
+        for older in self.backup_dir.glob("epoch-*.weights.h5"):
+            if older.name != weights:
+                older.unlink()
+
+    def train_seconds(self) -> float:
+        """Seconds trained so far, across interruptions."""
+        return self.seconds_before + time.perf_counter() - self._started
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -104,28 +157,61 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             )
 
 
+def read_backup(backup_dir: Path) -> dict | None:
+    """The state an interrupted training left in backup_dir, or None."""
+    state_path = backup_dir / BACKUP_STATE
+    if not state_path.is_file():
+        return None
+    state = artifacts.read_json(state_path)
+    if not (backup_dir / state["weights"]).is_file():
+        raise FileNotFoundError(f"{state_path} names {state['weights']}, which is missing: "
+                                f"delete {backup_dir} to train from the start")
+    return state
+
+
 def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
         val_images: np.ndarray, val_labels: np.ndarray, batch_size: int, epochs: int,
-        early_stopping_patience: int, checkpoint_path: str | Path) -> TrainingResult:
-    """Train on the training split, select on the validation split, restore the best weights."""
+        early_stopping_patience: int, checkpoint_path: str | Path,
+        backup_dir: str | Path | None = None,
+        extra_callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainingResult:
+    """Train on the training split, select on the validation split, keep the best weights.
+
+    With a backup_dir, an interrupted fit resumes after its last completed epoch.
+    """
     if batch_size < 1 or epochs < 1:
         raise ValueError(f"batch_size and epochs must be positive, got {batch_size} and {epochs}")
+    backup_dir = Path(backup_dir) if backup_dir else Path(checkpoint_path).parent / "backup"
+    state = read_backup(backup_dir)
+    if state:
+        model.optimizer.build(model.trainable_variables)  # so its state can be loaded too
+        model.load_weights(backup_dir / state["weights"])
+        print(f"resuming after epoch {state['epoch']} (backup in {backup_dir})", flush=True)
+    checkpoint = BestCheckpoint(checkpoint_path,
+                                best=state["best_val_loss"] if state else math.inf)
+    backup = EpochBackup(backup_dir, checkpoint, state["history"] if state else [],
+                         state["train_seconds"] if state else 0.0)
     callbacks = [
         EpochLine(epochs),
         StopOnNonFiniteLoss(),
-        BestCheckpoint(checkpoint_path),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=early_stopping_patience,
-                                      restore_best_weights=True),
+        checkpoint,  # before the backup, which records its best loss
+        backup,
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=early_stopping_patience),
+        *extra_callbacks,
     ]
-    started = time.perf_counter()
-    history = model.fit(train_images, train_labels, batch_size=batch_size, epochs=epochs,
-                        validation_data=(val_images, val_labels), callbacks=callbacks,
-                        shuffle=True, verbose=0)
-    train_seconds = time.perf_counter() - started
-    table = pd.DataFrame(history.history)
-    table.insert(0, "epoch", np.arange(1, len(table) + 1))
-    best_epoch = int(table["val_loss"].idxmin()) + 1
-    return TrainingResult(table, train_seconds, len(table), best_epoch)
+    initial_epoch = state["epoch"] if state else 0
+    if initial_epoch < epochs:
+        model.fit(train_images, train_labels, batch_size=batch_size, epochs=epochs,
+                  initial_epoch=initial_epoch, validation_data=(val_images, val_labels),
+                  callbacks=callbacks, shuffle=True, verbose=0)
+    # The best checkpoint, not the last epoch, is the result: this also holds when an
+    # interrupted run's best epoch came before the interruption.
+    if Path(checkpoint_path).is_file():
+        model.load_weights(checkpoint_path)
+    table = pd.DataFrame(backup.rows)
+    best_epoch = int(table.loc[table["val_loss"].idxmin(), "epoch"])
+    result = TrainingResult(table, backup.train_seconds(), len(table), best_epoch)
+    shutil.rmtree(backup_dir, ignore_errors=True)  # finished: a re-run starts afresh
+    return result
 
 
 def available_gpus() -> list[str]:

@@ -6,11 +6,14 @@ import gzip
 import os
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Figures drawn by the tests themselves need no screen. Set in-process only: notebooks run
+# by the tests must keep Jupyter's inline backend, or their figures would not be shown.
+matplotlib.use("Agg")
+os.environ.pop("MPLBACKEND", None)
 
 FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

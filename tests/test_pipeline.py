@@ -2,9 +2,12 @@
 
 import gzip
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -12,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import FASHION_FILES, write_fashion_idx
 
-from helpers import artifacts, datasets, pipeline
+from helpers import artifacts, datasets, pipeline, report
 
 DEFAULT_PARAMS = artifacts.PROJECT_ROOT / "params" / "default.yaml"
 FIGURES = ("samples", "class_distribution", "training_curves", "confusion_counts",
@@ -109,10 +112,12 @@ def test_failing_step_is_named_and_its_notebook_kept(tmp_path: Path) -> None:
                     reason="real Fashion-MNIST not found: `apt-get install dataset-fashion-mnist`")
 def test_full_pipeline_on_a_real_subset(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    # One-hot labels here; the nbval run covers the default sparse labels.
+    # One-hot labels here; the nbval run covers the default sparse labels. Batches of 32
+    # give batch normalization's test-time statistics enough steps (85) to settle.
     result = run_pipeline("-f", str(DEFAULT_PARAMS), "-p", "epochs", "1",
                           "-p", "max_train_images", "3000", "-p", "max_test_images", "500",
-                          "-p", "label_encoding", "one_hot", "--run-dir", str(run_dir))
+                          "-p", "batch_size", "32", "-p", "label_encoding", "one_hot",
+                          "--run-dir", str(run_dir))
     assert result.returncode == 0, result.stdout + result.stderr
     for name in pipeline.NOTEBOOKS:
         assert re.search(rf"{name} +done in +[0-9.]+ s", result.stdout), result.stdout
@@ -122,7 +127,7 @@ def test_full_pipeline_on_a_real_subset(tmp_path: Path) -> None:
 
     metrics = json.loads((run_dir / artifacts.METRICS).read_text())
     assert metrics["test_images"] == 500 and metrics["epochs_run"] == 1
-    assert 0.5 < metrics["test_accuracy"] <= 1.0  # one epoch on 2,700 real images
+    assert 0.6 < metrics["test_accuracy"] <= 1.0  # one epoch on 2,700 real images: ~0.8
     assert set(metrics["per_class"]) == set(datasets.FASHION_MNIST_CLASSES)
     assert np.array(metrics["confusion_matrix"]).sum() == 500
     for key in ("precision_macro", "recall_macro", "f1_macro", "precision_weighted",
@@ -144,7 +149,7 @@ def test_full_pipeline_on_a_real_subset(tmp_path: Path) -> None:
     assert "run_dir" in injected.source and "epochs" not in injected.source
 
     report = (run_dir / artifacts.REPORT).read_text()
-    assert "data:image/png;base64" in report
+    assert report.count("data:image/png;base64") >= len(FIGURES)  # every figure is shown
     assert all(title in report for title in ("01 · Load the data", "06 · Misclassifications"))
 
     import keras
@@ -164,7 +169,7 @@ def test_publish_reference_keeps_small_files_only(tmp_path: Path) -> None:
     references = tmp_path / "reference"
     (references / "default").mkdir(parents=True)
     (references / "default" / "stale.json").write_text("old")
-    published = pipeline.publish_reference(run_dir, "default", references)
+    published = report.publish_reference(run_dir, "default", references)
     kept = sorted(str(path.relative_to(published)) for path in published.rglob("*")
                   if path.is_file())
     assert kept == ["01_load_data.ipynb", "figures/samples.png", "history.csv",
@@ -174,4 +179,138 @@ def test_publish_reference_keeps_small_files_only(tmp_path: Path) -> None:
 
 def test_unfinished_run_cannot_be_published(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="only a finished run"):
-        pipeline.publish_reference(tmp_path, "default", tmp_path / "reference")
+        report.publish_reference(tmp_path, "default", tmp_path / "reference")
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("epochs", "0", "'epochs' must be a whole number >= 1, got 0"),
+    ("batch_size", "-8", "'batch_size' must be a whole number >= 1"),
+    ("val_fraction", "1.0", "strictly between 0 and 1"),
+    ("val_fraction", "0", "strictly between 0 and 1"),
+    ("dropout_rate", "1", "in [0, 1)"),
+    ("learning_rate", "-1e-3", "a positive number"),
+    ("conv_filters", "[32, 0]", "non-empty list of whole numbers"),
+    ("dataset", "imagenet", "one of fashion_mnist"),
+    ("label_encoding", "onehot", "one of sparse, one_hot"),
+    ("lr_schedule", "linear", "one of constant, cosine"),
+    ("max_train_images", "-1", "'max_train_images' must be a whole number >= 0"),
+])
+def test_out_of_range_values_are_refused_with_what_is_allowed(name: str, value: str,
+                                                               message: str) -> None:
+    with pytest.raises(pipeline.ParameterError) as error:
+        pipeline.check_parameters({name: pipeline.parse_override(value)},
+                                  pipeline.declared_parameters())
+    assert message in str(error.value)
+
+
+def test_value_rules_cover_every_parameter_and_match_the_helpers() -> None:
+    from helpers import preprocess, training
+
+    declared = set().union(*pipeline.declared_parameters().values())
+    # run_dir is the runner's, data_dir any folder, batch_norm a bool: its type is its rule
+    assert declared - {"run_dir", "data_dir", "batch_norm"} == set(pipeline.VALUE_RULES)
+    check, _ = pipeline.VALUE_RULES["lr_schedule"]
+    assert all(check(choice) for choice in training.LR_SCHEDULES)
+    check, _ = pipeline.VALUE_RULES["label_encoding"]
+    assert all(check(choice) for choice in preprocess.LABEL_ENCODINGS)
+    check, _ = pipeline.VALUE_RULES["dataset"]
+    assert all(check(choice) for choice in datasets.SUPPORTED_DATASETS)
+    pipeline.check_parameters(pipeline.read_parameters_file(DEFAULT_PARAMS),
+                              pipeline.declared_parameters())
+
+
+def notebooks_with_extra_cell(tmp_path: Path, source: str) -> Path:
+    """A copy of notebooks/ whose 01_load_data ends with one more code cell."""
+    import shutil
+
+    copy = tmp_path / "notebooks"
+    shutil.copytree(pipeline.NOTEBOOKS_DIR, copy)
+    path = copy / "01_load_data.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(source))
+    nbformat.write(notebook, path)
+    return copy
+
+
+def test_dead_kernel_is_reported_as_such(tmp_path: Path, fashion_dir: Path) -> None:
+    notebooks = notebooks_with_extra_cell(
+        tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    result = run_pipeline("-f", str(DEFAULT_PARAMS), "-p", "data_dir", str(fashion_dir),
+                          "--notebooks-dir", str(notebooks), "--run-dir", str(tmp_path / "run"),
+                          timeout=300)
+    assert result.returncode == 1
+    assert "01_load_data failed: its kernel died" in result.stderr
+    assert (tmp_path / "run" / "01_load_data.ipynb").is_file()
+
+
+def test_cell_timeout_stops_the_run(tmp_path: Path, fashion_dir: Path) -> None:
+    notebooks = notebooks_with_extra_cell(tmp_path, "import time\ntime.sleep(60)")
+    result = run_pipeline("-f", str(DEFAULT_PARAMS), "-p", "data_dir", str(fashion_dir),
+                          "--notebooks-dir", str(notebooks), "--run-dir", str(tmp_path / "run"),
+                          "--cell-timeout", "5", timeout=300)
+    assert result.returncode == 1
+    assert "01_load_data failed: a cell ran longer than --cell-timeout 5 s" in result.stderr
+
+
+@pytest.mark.skipif(not real_fashion_mnist_available(),
+                    reason="real Fashion-MNIST not found: `apt-get install dataset-fashion-mnist`")
+def test_killed_run_resumes_from_its_last_epoch_and_later_steps_rerun_alone(
+        tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "helpers.pipeline", "run", "-f", str(DEFAULT_PARAMS),
+               "-p", "epochs", "3", "-p", "max_train_images", "12000",
+               "-p", "max_test_images", "500", "--run-dir", str(run_dir)]
+    state_file = run_dir / "checkpoints" / "backup" / "state.json"
+    # Kill the runner and its kernel (one process group, as a closed laptop would) in the
+    # middle of the second epoch.
+    runner = subprocess.Popen(command, cwd=artifacts.PROJECT_ROOT, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while not state_file.is_file() and time.monotonic() < deadline and runner.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(runner.pid, signal.SIGKILL)
+    runner.wait()
+    assert state_file.is_file(), "training never finished an epoch"
+    completed_epoch = json.loads(state_file.read_text())["epoch"]
+    assert 1 <= completed_epoch < 3
+    assert not (run_dir / artifacts.METRICS).exists()
+
+    changed = run_pipeline(*command[4:-2], "-p", "learning_rate", "0.01",
+                           "--run-dir", str(run_dir), timeout=120)
+    assert changed.returncode == 1 and "learning_rate: 0.001 -> 0.01" in changed.stderr
+    assert "--fresh" in changed.stderr
+
+    resumed = run_pipeline(*command[4:])
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    for name in ("01_load_data", "02_preprocess", "03_build_model"):
+        assert re.search(rf"{name} +unchanged, skipped", resumed.stdout), resumed.stdout
+    assert "04_train              resuming" in resumed.stdout
+    trained = nbformat.read(run_dir / "04_train.ipynb", as_version=4)
+    assert f"resuming after epoch {completed_epoch}" in json.dumps(trained.cells)
+    history = (run_dir / artifacts.HISTORY).read_text().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == ["1", "2", "3"]
+    metrics = json.loads((run_dir / artifacts.METRICS).read_text())
+    assert metrics["epochs_run"] == 3 and 0.6 < metrics["test_accuracy"] <= 1.0
+
+    training_info = (run_dir / artifacts.TRAINING_INFO).read_text()
+    again = run_pipeline("-f", str(DEFAULT_PARAMS), *command[6:-2], "--run-dir", str(run_dir),
+                         "--from", "05_evaluate", timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert re.search(r"04_train +before --from, kept", again.stdout)
+    assert re.search(r"05_evaluate +done in", again.stdout)
+    assert (run_dir / artifacts.TRAINING_INFO).read_text() == training_info
+
+    finished = run_pipeline(*command[4:], timeout=120)
+    assert finished.returncode == 1 and "already holds a finished run" in finished.stderr
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"max_train_images": 50, "val_fraction": 0.1}, "fewer than 10 images"),
+    ({"max_train_images": 1000, "val_fraction": 0.995}, "fewer than 10 images"),
+    ({"max_test_images": 5}, "max_test_images=5 is fewer than the 10 classes"),
+])
+def test_split_that_leaves_a_class_empty_is_refused_before_loading(overrides: dict,
+                                                                  message: str) -> None:
+    with pytest.raises(pipeline.ParameterError, match=message):
+        pipeline.check_parameters(overrides, pipeline.declared_parameters())
