@@ -16,12 +16,16 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def _muted_native_stderr() -> Iterator[None]:
-    """Point file descriptor 2 at /dev/null for the duration (C++ logging writes there)."""
+def native_stderr_to(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Point file descriptor 2, where C++ logging writes, at a file for the duration.
+
+    Python's own warnings and tracebacks are unaffected: Jupyter sends those through
+    sys.stderr, not the file descriptor.
+    """
     sys.stderr.flush()
     saved = os.dup(2)
-    with open(os.devnull, "wb") as devnull:
-        os.dup2(devnull.fileno(), 2)
+    with open(path, "ab") as target:
+        os.dup2(target.fileno(), 2)
     try:
         yield
     finally:
@@ -29,10 +33,10 @@ def _muted_native_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-with _muted_native_stderr():
+with native_stderr_to(os.devnull):
     import keras
     import tensorflow as tf
 
     GPUS = tuple(device.name for device in tf.config.list_physical_devices("GPU"))
 
-__all__ = ["GPUS", "keras", "tf"]
+__all__ = ["GPUS", "keras", "native_stderr_to", "tf"]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import artifacts
-from helpers.backend import GPUS, keras, tf
+from helpers.backend import GPUS, keras, native_stderr_to, tf
 
 LR_SCHEDULES = ("constant", "cosine")
 BACKUP_STATE = "state.json"
@@ -199,10 +199,15 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
         *extra_callbacks,
     ]
     initial_epoch = state["epoch"] if state else 0
+    # TensorFlow's C++ log lines (with deterministic ops, a harmless "NodeDef mentions
+    # attribute use_unbounded_threadpool" per dataset) go to a file, not into the report.
+    native_log = Path(checkpoint_path).with_name("tensorflow.log")
+    native_log.parent.mkdir(parents=True, exist_ok=True)
     if initial_epoch < epochs:
-        model.fit(train_images, train_labels, batch_size=batch_size, epochs=epochs,
-                  initial_epoch=initial_epoch, validation_data=(val_images, val_labels),
-                  callbacks=callbacks, shuffle=True, verbose=0)
+        with native_stderr_to(native_log):
+            model.fit(train_images, train_labels, batch_size=batch_size, epochs=epochs,
+                      initial_epoch=initial_epoch, validation_data=(val_images, val_labels),
+                      callbacks=callbacks, shuffle=True, verbose=0)
     # The best checkpoint, not the last epoch, is the result: this also holds when an
     # interrupted run's best epoch came before the interruption.
     if Path(checkpoint_path).is_file():
