@@ -10,28 +10,8 @@ Python exceptions are not affected.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-
-@contextmanager
-def native_stderr_to(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Point file descriptor 2, where C++ logging writes, at a file for the duration.
-
-    Python's own warnings and tracebacks are unaffected: Jupyter sends those through
-    sys.stderr, not the file descriptor.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(path, "ab") as target:
-        os.dup2(target.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
+from helpers.streams import native_stderr_to
 
 with native_stderr_to(os.devnull):
     import keras
@@ -39,4 +19,4 @@ with native_stderr_to(os.devnull):
 
     GPUS = tuple(device.name for device in tf.config.list_physical_devices("GPU"))
 
-__all__ = ["GPUS", "keras", "native_stderr_to", "tf"]
+__all__ = ["GPUS", "keras", "tf"]

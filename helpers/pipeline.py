@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import yaml
 
 from helpers import artifacts, steps
+from helpers.streams import native_stderr_to
 
 NOTEBOOKS = ("01_load_data", "02_preprocess", "03_build_model", "04_train", "05_evaluate",
              "06_misclassifications")
@@ -231,7 +230,9 @@ def execute_steps(step_plan: Sequence[steps.StepPlan],
         started = time.perf_counter()
         log(label + ("resuming, " if step.reason == "resuming" else ""), end="")
         try:
-            with _stderr_to(kernel_log):
+            # Kernels inherit file descriptor 2: their start-up warnings belong in the
+            # run's logs, not between the runner's progress lines.
+            with native_stderr_to(kernel_log):
                 papermill.execute_notebook(
                     str(notebook), str(output), parameters={**passed, "run_dir": str(run_dir)},
                     kernel_name="python3", progress_bar=False, cwd=str(notebooks_dir),
@@ -257,26 +258,6 @@ def execute_steps(step_plan: Sequence[steps.StepPlan],
         steps.record(run_dir, name, steps.COMPLETED, passed,
                      steps.fingerprint(name, passed, notebook, run_dir), seconds)
         log(f"done in {seconds:6.1f} s")
-
-
-@contextmanager
-def _stderr_to(path: Path) -> Iterator[None]:
-    """Send this process's and its kernels' native stderr to a log file for the duration.
-
-    Kernels inherit file descriptor 2; their start-up warnings belong in the run's logs,
-    not between the runner's progress lines.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(path, "ab") as handle:
-        os.dup2(handle.fileno(), 2)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def write_manifest(run_dir: Path, parameters: Mapping[str, Any],

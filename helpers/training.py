@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import artifacts
-from helpers.backend import GPUS, keras, native_stderr_to, tf
+from helpers.backend import GPUS, keras, tf
+from helpers.streams import native_stderr_to
 
 LR_SCHEDULES = ("constant", "cosine")
 BACKUP_STATE = "state.json"
@@ -202,7 +203,6 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
     # TensorFlow's C++ log lines (with deterministic ops, a harmless "NodeDef mentions
     # attribute use_unbounded_threadpool" per dataset) go to a file, not into the report.
     native_log = Path(checkpoint_path).with_name("tensorflow.log")
-    native_log.parent.mkdir(parents=True, exist_ok=True)
     if initial_epoch < epochs:
         with native_stderr_to(native_log):
             model.fit(train_images, train_labels, batch_size=batch_size, epochs=epochs,
