@@ -167,17 +167,10 @@ def git_state(repository: Path = PROJECT_ROOT) -> dict[str, Any]:
     return {"commit": commit, "uncommitted_changes": bool(status) if status is not None else None}
 
 
-def machine_info() -> dict[str, Any]:
-    """The machine a run ran on: OS, CPU, core count and any GPUs TensorFlow sees."""
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "processor": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-    }
-    from helpers.backend import GPUS
-
-    info["gpus"] = list(GPUS)
-    return info
+def machine_info(gpus: list[str]) -> dict[str, Any]:
+    """The machine a run ran on: OS, CPU, core count, and the GPUs training reported."""
+    return {"platform": platform.platform(), "processor": _cpu_model(),
+            "cpu_count": os.cpu_count(), "gpus": list(gpus)}
 
 
 def _cpu_model() -> str:

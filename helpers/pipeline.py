@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 from helpers import artifacts, steps
+from helpers.datasets import CLASS_COUNTS, SUPPORTED_DATASETS
+from helpers.preprocess import LABEL_ENCODINGS
 from helpers.streams import native_stderr_to
 
 NOTEBOOKS = ("01_load_data", "02_preprocess", "03_build_model", "04_train", "05_evaluate",
@@ -45,12 +47,12 @@ def _one_of(*choices: str) -> tuple[Callable[[Any], bool], str]:
 # What each parameter may be, checked before any work. The helpers check the same things
 # where they are used, so a notebook run by hand fails clearly too.
 VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "dataset": _one_of("fashion_mnist"),
+    "dataset": _one_of(*SUPPORTED_DATASETS),
     "max_train_images": _is_whole(0),
     "max_test_images": _is_whole(0),
     "seed": _is_whole(0),
     "val_fraction": (lambda value: 0 < value < 1, "a fraction strictly between 0 and 1"),
-    "label_encoding": _one_of("sparse", "one_hot"),
+    "label_encoding": _one_of(*LABEL_ENCODINGS),
     "conv_filters": (lambda value: isinstance(value, list) and len(value) > 0 and all(
         isinstance(filters, int) and filters >= 1 for filters in value),
         "a non-empty list of whole numbers >= 1, e.g. [32, 64]"),
@@ -59,7 +61,7 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "dropout_rate": (lambda value: 0 <= value < 1, "a fraction in [0, 1)"),
     "l2_weight": (lambda value: value >= 0, "zero or a positive number"),
     "learning_rate": (lambda value: value > 0, "a positive number, e.g. 0.001"),
-    "lr_schedule": _one_of("constant", "cosine"),
+    "lr_schedule": _one_of("constant", "cosine"),  # training.LR_SCHEDULES; that imports TF
     "batch_size": _is_whole(1),
     "epochs": _is_whole(1),
     "deterministic_ops": (lambda value: isinstance(value, bool), "true or false"),
@@ -130,6 +132,7 @@ def check_parameters(parameters: Mapping[str, Any],
     for notebook_parameters in declared.values():
         known.update(notebook_parameters)
     valid_names = sorted(set(known) - set(RUNNER_PARAMETERS))
+    defaults = _defaults(known)
     problems = []
     for name, value in parameters.items():
         if name in RUNNER_PARAMETERS:
@@ -137,7 +140,8 @@ def check_parameters(parameters: Mapping[str, Any],
         elif name not in known:
             problems.append(f"unknown parameter {name!r}")
         else:
-            expected = _default_type(known[name])
+            default = defaults.get(name)
+            expected = None if default is None else type(default)
             accepted = _ACCEPTED_TYPES.get(expected)
             if (accepted and value is not None and
                     (not isinstance(value, accepted) or
@@ -148,7 +152,7 @@ def check_parameters(parameters: Mapping[str, Any],
                 problems.append(f"parameter {name!r} must be {VALUE_RULES[name][1]}, "
                                 f"got {value!r}")
     if not problems:
-        problems = _split_problems({**_defaults(known), **parameters})
+        problems = _split_problems({**defaults, **parameters})
     if problems:
         raise ParameterError("; ".join(problems) + f". Valid parameters: {', '.join(valid_names)}")
 
@@ -166,8 +170,6 @@ def _defaults(known: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
 
 def _split_problems(parameters: Mapping[str, Any]) -> list[str]:
     """Subsets and splits too small to hold every class, caught before loading anything."""
-    from helpers.datasets import CLASS_COUNTS
-
     classes = CLASS_COUNTS.get(parameters.get("dataset"))
     train_images, test_images = (parameters.get("max_train_images"),
                                  parameters.get("max_test_images"))
@@ -175,7 +177,7 @@ def _split_problems(parameters: Mapping[str, Any]) -> list[str]:
         return []
     problems = []
     if train_images:
-        validation_images = round(train_images * parameters.get("val_fraction", 0.1))
+        validation_images = round(train_images * parameters["val_fraction"])
         if min(validation_images, train_images - validation_images) < classes:
             problems.append(
                 f"max_train_images={train_images} with val_fraction="
@@ -185,15 +187,6 @@ def _split_problems(parameters: Mapping[str, Any]) -> list[str]:
         problems.append(f"max_test_images={test_images} is fewer than the {classes} classes: "
                         "some class would have no test image")
     return problems
-
-
-def _default_type(declaration: Mapping[str, Any]) -> type | None:
-    """The type of a parameter's default in its notebook (None when the default is None)."""
-    try:
-        default = ast.literal_eval(declaration["default"])
-    except (ValueError, SyntaxError):
-        return None
-    return None if default is None else type(default)
 
 
 def new_run_dir(profile: str, runs_dir: Path = RUNS_DIR) -> Path:
@@ -263,8 +256,10 @@ def execute_steps(step_plan: Sequence[steps.StepPlan],
 def write_manifest(run_dir: Path, parameters: Mapping[str, Any],
                    step_state: Mapping[str, Mapping[str, Any]], started_at: str) -> Path:
     """manifest.json: what ran, on what, from which code and data, and how long each step took."""
-    dataset_info_path = artifacts.artifact_path(run_dir, artifacts.DATASET_INFO)
-    dataset_info = artifacts.read_json(dataset_info_path) if dataset_info_path.exists() else {}
+    dataset_info = _read_if_present(run_dir, artifacts.DATASET_INFO)
+    # The training kernel reported its devices; asking TensorFlow here again would cost
+    # the runner a TensorFlow import.
+    devices = _read_if_present(run_dir, artifacts.TRAINING_INFO).get("devices", [])
     step_seconds = {name: record.get("seconds") for name, record in step_state.items()}
     manifest = {
         "started_at": started_at,
@@ -273,12 +268,17 @@ def write_manifest(run_dir: Path, parameters: Mapping[str, Any],
         "seed": parameters.get("seed"),
         "git": artifacts.git_state(),
         "versions": artifacts.package_versions(),
-        "machine": artifacts.machine_info(),
+        "machine": artifacts.machine_info([device for device in devices if device != "CPU"]),
         "dataset": {key: dataset_info.get(key) for key in ("name", "source", "files")},
         "step_seconds": step_seconds,
         "total_seconds": round(sum(seconds or 0 for seconds in step_seconds.values()), 2),
     }
     return artifacts.write_json(artifacts.artifact_path(run_dir, artifacts.MANIFEST), manifest)
+
+
+def _read_if_present(run_dir: Path, name: str) -> dict[str, Any]:
+    path = artifacts.artifact_path(run_dir, name)
+    return artifacts.read_json(path) if path.is_file() else {}
 
 
 def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Path | None,
@@ -302,7 +302,7 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     parameters_by_step = {name: {key: value for key, value in parameters.items()
                                  if key in declared_names}
                           for name, declared_names in declared.items()}
-    state = steps.read_state(run_dir) if run_dir.is_dir() else {}
+    state = steps.read_state(run_dir)
     holds_files = run_dir.is_dir() and any(run_dir.iterdir())
     if holds_files and overwrite:
         shutil.rmtree(run_dir)
