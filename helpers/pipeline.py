@@ -15,7 +15,13 @@ from typing import Any
 import yaml
 
 from helpers import artifacts, steps
-from helpers.datasets import CLASS_COUNTS, SUPPORTED_DATASETS
+from helpers.datasets import (
+    CLASS_COUNTS,
+    COLOR_MODES,
+    LOAD_PARAMETERS,
+    PATH_PARAMETERS,
+    SUPPORTED_DATASETS,
+)
 from helpers.preprocess import LABEL_ENCODINGS
 from helpers.streams import native_stderr_to
 
@@ -24,6 +30,9 @@ NOTEBOOKS = ("01_load_data", "02_preprocess", "03_build_model", "04_train", "05_
 NOTEBOOKS_DIR = artifacts.PROJECT_ROOT / "notebooks"
 RUNS_DIR = artifacts.PROJECT_ROOT / "reports" / "runs"
 RUNNER_PARAMETERS = ("run_dir",)  # set by the runner itself, never by a params file
+LOAD_STEP = "01_load_data"
+# Parameters that take one of two types (checked by VALUE_RULES rather than by their default's).
+MIXED_TYPE_PARAMETERS = ("label_column", "image_size")
 
 # The type of a notebook's default value -> the types a value given for it may have.
 _ACCEPTED_TYPES: dict[type, tuple[type, ...]] = {
@@ -44,10 +53,33 @@ def _one_of(*choices: str) -> tuple[Callable[[Any], bool], str]:
     return (lambda value: value in choices, f"one of {', '.join(choices)}")
 
 
+def _whole_numbers(*lengths: int) -> tuple[Callable[[Any], bool], str]:
+    return (lambda value: isinstance(value, list) and len(value) in lengths and all(
+        isinstance(size, int) and not isinstance(size, bool) and size >= 1 for size in value),
+        f"a list of {' or '.join(map(str, lengths))} whole numbers >= 1")
+
+
 # What each parameter may be, checked before any work. The helpers check the same things
 # where they are used, so a notebook run by hand fails clearly too.
 VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "dataset": _one_of(*SUPPORTED_DATASETS),
+    "data_dir": (lambda value: isinstance(value, str), "a folder path"),
+    "train_path": (lambda value: isinstance(value, str), "a file or folder path"),
+    "test_path": (lambda value: isinstance(value, str), "a file or folder path"),
+    "test_fraction": (lambda value: 0 < value < 1, "a fraction strictly between 0 and 1"),
+    "label_column": (lambda value: isinstance(value, str) or (
+        isinstance(value, int) and not isinstance(value, bool)),
+        "a column name or a position (0 is the first column, -1 the last)"),
+    "csv_header": (lambda value: isinstance(value, bool), "true, false or null (detect it)"),
+    "image_shape": (lambda value: _whole_numbers(2, 3)[0](value) and (
+        len(value) == 2 or value[2] in (1, 3)), "[height, width] or [height, width, 1 or 3]"),
+    "class_names": (lambda value: isinstance(value, list) and len(value) >= 2 and all(
+        isinstance(name, str) for name in value) and len(set(value)) == len(value),
+        "a list of two or more different names"),
+    "image_size": (lambda value: _whole_numbers(2)[0](value) or (
+        isinstance(value, int) and not isinstance(value, bool) and value >= 1),
+        "a whole number >= 1 or [height, width]"),
+    "color_mode": _one_of(*COLOR_MODES),
     "max_train_images": _is_whole(0),
     "max_test_images": _is_whole(0),
     "seed": _is_whole(0),
@@ -73,6 +105,10 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 class ParameterError(ValueError):
     """A parameter name or value that no notebook accepts."""
+
+
+class InputDataError(ValueError):
+    """The dataset cannot be loaded (missing or malformed files); nothing was written."""
 
 
 class StepFailedError(RuntimeError):
@@ -143,7 +179,7 @@ def check_parameters(parameters: Mapping[str, Any],
             default = defaults.get(name)
             expected = None if default is None else type(default)
             accepted = _ACCEPTED_TYPES.get(expected)
-            if (accepted and value is not None and
+            if (accepted and value is not None and name not in MIXED_TYPE_PARAMETERS and
                     (not isinstance(value, accepted) or
                      (isinstance(value, bool) and bool not in accepted))):
                 problems.append(f"parameter {name!r} must be {expected.__name__} "
@@ -168,9 +204,9 @@ def _defaults(known: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return defaults
 
 
-def _split_problems(parameters: Mapping[str, Any]) -> list[str]:
+def _split_problems(parameters: Mapping[str, Any], classes: int | None = None) -> list[str]:
     """Subsets and splits too small to hold every class, caught before loading anything."""
-    classes = CLASS_COUNTS.get(parameters.get("dataset"))
+    classes = classes or CLASS_COUNTS.get(parameters.get("dataset"))
     train_images, test_images = (parameters.get("max_train_images"),
                                  parameters.get("max_test_images"))
     if not classes:
@@ -187,6 +223,25 @@ def _split_problems(parameters: Mapping[str, Any]) -> list[str]:
         problems.append(f"max_test_images={test_images} is fewer than the {classes} classes: "
                         "some class would have no test image")
     return problems
+
+
+def check_dataset(parameters: Mapping[str, Any]) -> None:
+    """Load the dataset as 01_load_data will, so bad input fails before the run dir is touched.
+
+    This reads the data twice (here and in the notebook), a few seconds for the largest
+    datasets, in exchange for never leaving a half-started or wiped run behind.
+    """
+    from helpers.datasets import load_dataset
+
+    arguments = {name: value for name, value in parameters.items() if name in LOAD_PARAMETERS}
+    try:
+        data = load_dataset(**arguments)
+    except (ValueError, FileNotFoundError) as error:
+        raise InputDataError(f"dataset {arguments.get('dataset')!r} cannot be loaded, so "
+                             f"nothing was run or written: {error}") from error
+    problems = _split_problems(parameters, len(data.class_names))
+    if problems:
+        raise ParameterError("; ".join(problems))
 
 
 def new_run_dir(profile: str, runs_dir: Path = RUNS_DIR) -> Path:
@@ -296,8 +351,9 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     declared = declared_parameters(notebooks_dir)
     check_parameters(parameters, declared)
     # Relative paths are meant from where the command was typed, not from notebooks/.
-    if parameters.get("data_dir"):
-        parameters["data_dir"] = str(Path(parameters["data_dir"]).resolve())
+    for name in PATH_PARAMETERS:
+        if parameters.get(name):
+            parameters[name] = str(Path(parameters[name]).resolve())
     run_dir = (run_dir or new_run_dir(Path(parameters_file).stem)).resolve()
     parameters_by_step = {name: {key: value for key, value in parameters.items()
                                  if key in declared_names}
@@ -305,8 +361,7 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     state = steps.read_state(run_dir)
     holds_files = run_dir.is_dir() and any(run_dir.iterdir())
     if holds_files and overwrite:
-        shutil.rmtree(run_dir)
-        state = {}
+        state = {}  # the old files go only once the new data is known to load
     elif holds_files and not state:
         raise ParameterError(f"run directory {run_dir} holds files but no {steps.STEPS_STATE}: "
                              "choose another --run-dir, or pass --overwrite to replace it")
@@ -320,6 +375,13 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
                     for name in state if name in declared}
     step_plan = steps.plan(list(declared), state, parameters_by_step, fingerprints,
                            from_step, to_step)
+    if any(step.runs for step in step_plan if step.name == LOAD_STEP):
+        declared_defaults = _defaults({name: declaration
+                                       for notebook_parameters in declared.values()
+                                       for name, declaration in notebook_parameters.items()})
+        check_dataset({**declared_defaults, **parameters})
+    if holds_files and overwrite:
+        shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     log(f"run directory: {run_dir}")
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -401,7 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from helpers.report import build_report
 
             print(f"report: {build_report(arguments.run_dir)}")
-    except (ParameterError, steps.RunStateError, StepFailedError, FileNotFoundError) as error:
+    except (ParameterError, InputDataError, steps.RunStateError, StepFailedError,
+            FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

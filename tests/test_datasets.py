@@ -6,6 +6,7 @@ import pytest
 from conftest import FASHION_FILES, idx_bytes, write_fashion_idx
 
 from helpers import artifacts, datasets
+from helpers.datasets import keras_builtin
 
 
 def test_read_idx_round_trips_gzip_and_plain(tmp_path: Path) -> None:
@@ -41,7 +42,7 @@ def test_truncated_gzip_names_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("compress", [True, False])
 def test_load_fashion_mnist_from_data_dir(tmp_path: Path, compress: bool) -> None:
     arrays = write_fashion_idx(tmp_path, compress=compress)
-    data = datasets.load_fashion_mnist(tmp_path, download=False)
+    data = datasets.load_dataset("fashion_mnist", tmp_path, download=False)
     assert data.x_train.shape == (200, 28, 28, 1) and data.x_test.shape == (50, 28, 28, 1)
     assert data.x_train.dtype == np.uint8
     np.testing.assert_array_equal(data.x_train[..., 0], arrays["x_train"])
@@ -53,19 +54,20 @@ def test_load_fashion_mnist_from_data_dir(tmp_path: Path, compress: bool) -> Non
 def test_data_dir_comes_before_other_locations(tmp_path: Path, monkeypatch) -> None:
     write_fashion_idx(tmp_path / "first", train_count=30, test_count=10)
     write_fashion_idx(tmp_path / "raw" / "fashion-mnist", train_count=40, test_count=10)
-    monkeypatch.setattr(datasets, "PROJECT_RAW_DIR", tmp_path / "raw")
-    assert len(datasets.load_fashion_mnist(tmp_path / "first", download=False).y_train) == 30
-    assert len(datasets.load_fashion_mnist(None, download=False).y_train) == 40
+    monkeypatch.setattr(keras_builtin, "PROJECT_RAW_DIR", tmp_path / "raw")
+    first = datasets.load_dataset("fashion_mnist", tmp_path / "first", download=False)
+    assert len(first.y_train) == 30
+    assert len(datasets.load_dataset("fashion_mnist", None, download=False).y_train) == 40
 
 
 def test_missing_dataset_error_lists_what_was_tried(tmp_path: Path, monkeypatch) -> None:
-    for name in ("PROJECT_RAW_DIR", "DEBIAN_FASHION_MNIST_DIR", "KERAS_CACHE_DIR"):
-        monkeypatch.setattr(datasets, name, tmp_path / name)
+    for name in ("PROJECT_RAW_DIR", "SYSTEM_DATA_DIR", "KERAS_CACHE_DIR"):
+        monkeypatch.setattr(keras_builtin, name, tmp_path / name)
     with pytest.raises(datasets.DatasetNotFoundError) as error:
-        datasets.load_fashion_mnist(tmp_path / "nowhere", download=False)
+        datasets.load_dataset("fashion_mnist", tmp_path / "nowhere", download=False)
     message = str(error.value)
     assert str(tmp_path / "nowhere") in message
-    assert str(tmp_path / "DEBIAN_FASHION_MNIST_DIR") in message
+    assert str(tmp_path / "SYSTEM_DATA_DIR" / "fashion-mnist") in message
     assert "apt-get install dataset-fashion-mnist" in message
 
 
@@ -74,7 +76,7 @@ def test_images_and_labels_of_different_lengths_are_refused(tmp_path: Path) -> N
     (tmp_path / f"{FASHION_FILES[1]}.gz").write_bytes(
         gzip.compress(idx_bytes(np.zeros(199, np.uint8))))
     with pytest.raises(datasets.DatasetFormatError, match="199"):
-        datasets.load_fashion_mnist(tmp_path, download=False)
+        datasets.load_dataset("fashion_mnist", tmp_path, download=False)
 
 
 def test_label_outside_the_classes_is_refused(tmp_path: Path) -> None:
@@ -83,7 +85,7 @@ def test_label_outside_the_classes_is_refused(tmp_path: Path) -> None:
     labels[7] = 12
     (tmp_path / f"{FASHION_FILES[3]}.gz").write_bytes(gzip.compress(idx_bytes(labels)))
     with pytest.raises(datasets.DatasetFormatError, match="label 12 at item 7"):
-        datasets.load_fashion_mnist(tmp_path, download=False)
+        datasets.load_dataset("fashion_mnist", tmp_path, download=False)
 
 
 def test_unknown_dataset_lists_valid_names() -> None:
@@ -92,14 +94,14 @@ def test_unknown_dataset_lists_valid_names() -> None:
 
 
 def test_subsample_keeps_class_shares(fashion_dir: Path) -> None:
-    data = datasets.load_fashion_mnist(fashion_dir, download=False)
+    data = datasets.load_dataset("fashion_mnist", fashion_dir, download=False)
     small = datasets.subsample(data, max_train_images=100, max_test_images=0, seed=1)
     assert len(small.y_train) == 100 and len(small.y_test) == 50
     assert set(np.bincount(small.y_train)) == {10}
 
 
 def test_write_dataset_records_checksums(fashion_dir: Path, tmp_path: Path) -> None:
-    data = datasets.load_fashion_mnist(fashion_dir, download=False)
+    data = datasets.load_dataset("fashion_mnist", fashion_dir, download=False)
     run_dir = tmp_path / "run"
     info = datasets.write_dataset(run_dir, data)
     assert info["image_shape"] == [28, 28, 1] and len(info["files"]) == 4

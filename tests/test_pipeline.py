@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from conftest import FASHION_FILES, write_fashion_idx
+from conftest import FASHION_FILES
 
 from helpers import artifacts, datasets, pipeline, report
 
@@ -30,7 +30,7 @@ def run_pipeline(*arguments: str, timeout: float = 900) -> subprocess.CompletedP
 
 def real_fashion_mnist_available() -> bool:
     try:
-        datasets.load_fashion_mnist(download=False)
+        datasets.load_dataset("fashion_mnist", download=False)
     except datasets.DatasetNotFoundError:
         return False
     return True
@@ -89,23 +89,43 @@ def test_existing_run_is_not_overwritten(tmp_path: Path) -> None:
     assert (tmp_path / "metrics.json").read_text() == "{}"
 
 
-def test_failing_step_is_named_and_its_notebook_kept(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    write_fashion_idx(data_dir)
-    # A truncated labels file: 01_load_data must fail and the run stop there.
-    labels = data_dir / f"{FASHION_FILES[1]}.gz"
-    labels.write_bytes(gzip.compress(gzip.decompress(labels.read_bytes())[:-5]))
+def test_failing_step_is_named_and_its_notebook_kept(tmp_path: Path, fashion_dir: Path) -> None:
+    notebooks = notebooks_with_extra_cell(tmp_path, "raise RuntimeError('the cell broke')")
     run_dir = tmp_path / "run"
-    result = run_pipeline("-f", str(DEFAULT_PARAMS), "-p", "data_dir", str(data_dir),
-                          "--run-dir", str(run_dir), timeout=300)
+    result = run_pipeline("-f", str(DEFAULT_PARAMS), "-p", "data_dir", str(fashion_dir),
+                          "--notebooks-dir", str(notebooks), "--run-dir", str(run_dir),
+                          timeout=300)
     assert result.returncode == 1
     assert "01_load_data failed in cell" in result.stderr
-    assert "DatasetFormatError" in result.stderr and str(labels) in result.stderr
+    assert "RuntimeError: the cell broke" in result.stderr
     kept = nbformat.read(run_dir / "01_load_data.ipynb", as_version=4)
     errors = [output for cell in kept.cells if cell.cell_type == "code"
               for output in cell.get("outputs", []) if output.output_type == "error"]
-    assert errors and errors[0].ename == "DatasetFormatError"
+    assert errors and errors[0].ename == "RuntimeError"
     assert not (run_dir / "02_preprocess.ipynb").exists()
+
+
+def test_bad_data_fails_before_the_run_directory_is_touched(tmp_path: Path,
+                                                           fashion_dir: Path) -> None:
+    # A truncated labels file: the runner loads the data before it writes anything.
+    labels = fashion_dir / f"{FASHION_FILES[1]}.gz"
+    labels.write_bytes(gzip.compress(gzip.decompress(labels.read_bytes())[:-5]))
+    new_run = tmp_path / "new-run"
+    result = run_pipeline("-f", str(DEFAULT_PARAMS), "-p", "data_dir", str(fashion_dir),
+                          "--run-dir", str(new_run), timeout=300)
+    assert result.returncode == 1
+    assert "cannot be loaded, so nothing was run or written" in result.stderr
+    assert str(labels) in result.stderr and "header promises shape (200,)" in result.stderr
+    assert not new_run.exists()
+
+    earlier_run = tmp_path / "earlier-run"
+    earlier_run.mkdir()
+    (earlier_run / "metrics.json").write_text('{"test_accuracy": 0.93}')
+    result = run_pipeline("-f", str(DEFAULT_PARAMS), "-p", "data_dir", str(fashion_dir),
+                          "--run-dir", str(earlier_run), "--overwrite", timeout=300)
+    assert result.returncode == 1 and "cannot be loaded" in result.stderr
+    assert sorted(path.name for path in earlier_run.iterdir()) == ["metrics.json"]
+    assert (earlier_run / "metrics.json").read_text() == '{"test_accuracy": 0.93}'
 
 
 @pytest.mark.skipif(not real_fashion_mnist_available(),
@@ -190,7 +210,15 @@ def test_unfinished_run_cannot_be_published(tmp_path: Path) -> None:
     ("dropout_rate", "1", "in [0, 1)"),
     ("learning_rate", "-1e-3", "a positive number"),
     ("conv_filters", "[32, 0]", "non-empty list of whole numbers"),
-    ("dataset", "imagenet", "one of fashion_mnist"),
+    ("dataset", "imagenet", "one of mnist, fashion_mnist, cifar10, mnist_5k, csv, folder"),
+    ("test_fraction", "1.5", "'test_fraction' must be a fraction strictly between 0 and 1"),
+    ("image_shape", "[28, 28, 2]", "[height, width] or [height, width, 1 or 3]"),
+    ("image_size", "[0, 28]", "a whole number >= 1 or [height, width]"),
+    ("image_size", "big", "a whole number >= 1 or [height, width]"),
+    ("color_mode", "cmyk", "one of grayscale, rgb"),
+    ("label_column", "1.5", "a column name or a position"),
+    ("class_names", "[cat, cat]", "a list of two or more different names"),
+    ("csv_header", "maybe", "'csv_header' must be true, false or null"),
     ("label_encoding", "onehot", "one of sparse, one_hot"),
     ("lr_schedule", "linear", "one of constant, cosine"),
     ("max_train_images", "-1", "'max_train_images' must be a whole number >= 0"),
@@ -207,8 +235,8 @@ def test_value_rules_cover_every_parameter_and_match_the_helpers() -> None:
     from helpers import preprocess, training
 
     declared = set().union(*pipeline.declared_parameters().values())
-    # run_dir is the runner's, data_dir any folder, batch_norm a bool: its type is its rule
-    assert declared - {"run_dir", "data_dir", "batch_norm"} == set(pipeline.VALUE_RULES)
+    # run_dir is the runner's, batch_norm a bool: its type is its rule
+    assert declared - {"run_dir", "batch_norm"} == set(pipeline.VALUE_RULES)
     check, _ = pipeline.VALUE_RULES["lr_schedule"]
     assert all(check(choice) for choice in training.LR_SCHEDULES)
     check, _ = pipeline.VALUE_RULES["label_encoding"]
