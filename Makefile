@@ -8,7 +8,7 @@ RUN_DIR ?=
 RUN ?= $(shell ls -td reports/runs/*/ 2>/dev/null | head -1)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test lab report reference notebooks data lint clean
+.PHONY: run test lab report reference notebooks data example-data lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ data:
 		(apt-get install -y -q dataset-fashion-mnist || \
 		 (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)) >/dev/null; \
 	fi
+
+# Fashion-MNIST written out as CSV files and as PNG folders: the inputs of params/csv.yaml
+# and params/folder.yaml (and an example of each format to copy).
+example-data: $(VENV)/.installed data
+	@test -f data/raw/fashion-mnist-csv/test.csv || \
+		$(PY) -m helpers.datasets export-csv fashion_mnist data/raw/fashion-mnist-csv
+	@test -d data/raw/fashion-mnist-png || \
+		$(PY) -m helpers.datasets export-images fashion_mnist data/raw/fashion-mnist-png
 
 run: $(VENV)/.installed data
 	$(PY) -m helpers.pipeline run -f $(PARAMS) $(if $(RUN_DIR),--run-dir $(RUN_DIR))
