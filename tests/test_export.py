@@ -119,3 +119,20 @@ def test_an_rgb_model_of_another_size_exports_too(tmp_path: Path) -> None:
     int8 = export.TFLiteModel(paths["tflite_int8"])
     assert int8.input_shape == (32, 32, 3)
     assert int8(np.zeros((2, 32, 32, 3), np.uint8)).shape == (2, 3)
+
+
+def test_reference_export_meets_the_int8_targets_and_the_readme_quotes_it() -> None:
+    import re
+
+    reference = artifacts.PROJECT_ROOT / "reports" / "reference" / "default"
+    info = artifacts.read_json(reference / export.EXPORT_INFO)
+    rows = [export.FormatFigures(**row) for row in info["formats"]]
+    assert info["test_images"] == 10_000 and [row.format for row in rows] == list(export.FORMATS)
+    assert export.check_int8_targets(rows) == []
+    readme = (artifacts.PROJECT_ROOT / "README.md").read_text()
+    table = re.search(r"<!-- export-table -->(.*?)<!-- /export-table -->", readme, re.S)
+    assert table, "README.md lost its export table markers"
+    lines = [line for line in table.group(1).splitlines() if line.startswith("| ")][2:]
+    assert len(lines) == len(rows)
+    for line, row in zip(lines, rows, strict=True):
+        assert f"| {row.accuracy:.4f} |" in line and f"{row.size_bytes / 1e6:.2f} MB" in line
