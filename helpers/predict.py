@@ -55,8 +55,10 @@ def image_to_pixels(data: bytes, input_shape: Sequence[int],
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as error:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+        raise TooLargeError(f"the image has more than the {max_pixels:,} pixels accepted "
+                            f"({error})") from error
+    except UnidentifiedImageError as error:
         raise InputError(f"not a PNG or JPEG image ({len(data):,} bytes that Pillow cannot "
                          f"identify as an image)") from error
     if image.format not in IMAGE_FORMATS:
@@ -113,9 +115,12 @@ def pixels_from_json(payload: Any, input_shape: Sequence[int],
         if len(array) > max_images:
             raise TooLargeError(f'"images" holds {len(array):,} images, more than the '
                                 f"{max_images:,} accepted in one request")
-    if not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > MAX_PIXEL_VALUE:
+    if not np.all(np.isfinite(array)):
         raise InputError(f'"{key}" values must be raw pixels from 0 to {MAX_PIXEL_VALUE}; '
-                         f"got values from {np.nanmin(array):g} to {np.nanmax(array):g}")
+                         "got NaN or infinity")
+    if array.min() < 0 or array.max() > MAX_PIXEL_VALUE:
+        raise InputError(f'"{key}" values must be raw pixels from 0 to {MAX_PIXEL_VALUE}; '
+                         f"got values from {array.min():g} to {array.max():g}")
     return array.reshape(len(array), height, width, channels).astype(np.float32)
 
 

@@ -169,6 +169,8 @@ def images_from_request(content_type: str, body: bytes, input_shape: tuple[int, 
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise InputError(f"the body is not valid JSON ({error})") from error
+        except RecursionError as error:
+            raise InputError("the JSON body is nested too deeply to be pixel arrays") from error
         return pixels_from_json(payload, input_shape, max_images)
     return image_to_pixels(body, input_shape)[np.newaxis].astype(np.float32)
 

@@ -144,6 +144,13 @@ BAD_REQUESTS = [
     ("out of range", {"json": {"image": np.full((28, 28), 300).tolist()}}, 400,
      "from 0 to 255"),
     ("empty batch", {"json": {"images": []}}, 400, "empty"),
+    ("deeply nested", {"content": b"[" * 100_000 + b"]" * 100_000,
+                       "headers": {"Content-Type": "application/json"}}, 400, "nested too deeply"),
+    ("many dimensions", {"json": {"image": json.loads("[" * 80 + "0" + "]" * 80)}}, 400,
+     '"image"'),
+    ("string pixels", {"json": {"image": "white"}}, 400, '"image"'),
+    ("nan pixels", {"content": b'{"image": ' + json.dumps([[float("nan")] * 28] * 28).encode()
+                    + b"}", "headers": {"Content-Type": "application/json"}}, 400, "0 to 255"),
     ("batch of wrong shape", {"json": {"images": np.zeros((2, 28, 28, 3)).tolist()}}, 400,
      "has shape [2, 28, 28, 3]"),
 ]
