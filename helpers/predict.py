@@ -40,11 +40,12 @@ def image_to_pixels(data: bytes, input_shape: Sequence[int],
     """Decode PNG or JPEG bytes into the model's height x width x channels uint8 pixels.
 
     The training images are uint8 arrays of that shape; an upload of any size becomes one
-    the same way: grayscale (Pillow's "L", ITU-R 601-2 luma) or RGB by the model's channel
-    count, transparent pixels over black (the background of the MNIST-style datasets),
-    then resized to the model's height and width. Scaling to [0, 1] is left to the model.
+    the same way the image-folder dataset loader converts its files: Pillow's convert to
+    grayscale ("L", ITU-R 601-2 luma) or RGB by the model's channel count (an alpha channel
+    is dropped, EXIF orientation is not applied), then a bilinear resize to the model's
+    height and width. Scaling to [0, 1] is left to the model.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     height, width, channels = (int(size) for size in input_shape)
     if channels not in (1, 3):
@@ -67,16 +68,9 @@ def image_to_pixels(data: bytes, input_shape: Sequence[int],
         raise TooLargeError(f"the image is {image.width}x{image.height} pixels, more than "
                             f"the {max_pixels:,} accepted")
     try:
-        image.load()
-        image = ImageOps.exif_transpose(image)  # phones store rotated photos with a tag
+        image = image.convert("L" if channels == 1 else "RGB")
     except (OSError, SyntaxError, ValueError) as error:
         raise InputError(f"the {image.format} image is damaged or cut short ({error})") from error
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and
-                                              "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-        image = Image.alpha_composite(background, rgba)
-    image = image.convert("L" if channels == 1 else "RGB")
     if image.size != (width, height):
         image = image.resize((width, height), Image.Resampling.BILINEAR)
     return np.asarray(image, dtype=np.uint8).reshape(height, width, channels)

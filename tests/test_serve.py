@@ -108,9 +108,10 @@ def test_uploads_are_converted_like_the_training_images() -> None:
     expected = np.asarray(Image.open(io.BytesIO(encoded(photo, "JPEG", quality=95)))
                           .convert("L").resize((28, 28), Image.Resampling.BILINEAR))
     assert np.array_equal(converted[..., 0], expected)
-    # Transparent pixels become the black background; an RGB model gets three channels.
-    clear = np.zeros((10, 10, 4), np.uint8)
-    assert predict.image_to_pixels(encoded(clear), shape).max() == 0
+    # The alpha channel is dropped, as the image-folder loader does; an RGB model gets RGB.
+    white_but_transparent = np.full((10, 10, 4), 255, np.uint8)
+    white_but_transparent[..., 3] = 0
+    assert predict.image_to_pixels(encoded(white_but_transparent), shape).min() == 255
     assert predict.image_to_pixels(encoded(pixels), (32, 32, 3)).shape == (32, 32, 3)
 
 
