@@ -8,7 +8,7 @@ RUN_DIR ?=
 RUN ?= $(shell ls -td reports/runs/*/ 2>/dev/null | head -1)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test lab report reference notebooks data example-data lint clean
+.PHONY: run test lab report reference notebooks data example-data lint clean serve loadtest
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,20 @@ NAME ?= default
 reference: $(VENV)/.installed
 	@test -n "$(RUN)" || (echo "no run in reports/runs/: make run first, or RUN=DIR" && false)
 	$(PY) -m helpers.pipeline publish $(RUN) $(NAME)
+
+# Serve a run's model (default: the newest run) as a REST API and web page on
+# http://127.0.0.1:$(PORT)/ (HOST=0.0.0.0 to listen on every interface).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+serve: $(VENV)/.installed
+	@test -n "$(RUN)" || (echo "no run in reports/runs/: make run first, or RUN=DIR" && false)
+	$(PY) -m helpers.serve --run-dir $(RUN) --host $(HOST) --port $(PORT)
+
+# 50 clients for 30 s, 10% malformed requests, against a server started for the run;
+# the figures land in the run's loadtest.json.
+loadtest: $(VENV)/.installed
+	@test -n "$(RUN)" || (echo "no run in reports/runs/: make run first, or RUN=DIR" && false)
+	$(PY) -m helpers.loadtest --run-dir $(RUN) --output $(RUN)/loadtest.json
 
 # Re-execute notebooks/ in place with their default parameters: the outputs nbval checks.
 notebooks: $(VENV)/.installed data

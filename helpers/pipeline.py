@@ -26,7 +26,7 @@ from helpers.preprocess import LABEL_ENCODINGS
 from helpers.streams import native_stderr_to
 
 NOTEBOOKS = ("01_load_data", "02_preprocess", "03_build_model", "04_train", "05_evaluate",
-             "06_misclassifications")
+             "06_misclassifications", "07_export")
 NOTEBOOKS_DIR = artifacts.PROJECT_ROOT / "notebooks"
 RUNS_DIR = artifacts.PROJECT_ROOT / "reports" / "runs"
 RUNNER_PARAMETERS = ("run_dir",)  # set by the runner itself, never by a params file

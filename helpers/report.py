@@ -43,7 +43,8 @@ def build_report(run_dir: str | Path) -> Path:
 
 REFERENCE_DIR = artifacts.PROJECT_ROOT / "reports" / "reference"
 # What a committed reference keeps: the report material, none of the large arrays or models.
-REFERENCE_PATTERNS = ("[0-9][0-9]_*.ipynb", "*.json", "*.csv", "*.txt", "figures/*.png")
+REFERENCE_PATTERNS = ("[0-9][0-9]_*.ipynb", "*.json", "*.csv", "*.txt", "figures/*.png",
+                      "export/export.json")
 
 
 def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE_DIR) -> Path:

@@ -146,3 +146,39 @@ def write_image_folders(root: Path, images: np.ndarray, labels: np.ndarray,
         Image.fromarray(pixels.astype(np.uint8)).save(root / class_names[label] /
                                                       f"{index:04d}{suffix}")
     return root
+
+
+def real_fashion_mnist_available() -> bool:
+    """Whether the real Fashion-MNIST files are installed (no download is tried)."""
+    from helpers import datasets
+
+    try:
+        datasets.load_dataset("fashion_mnist", download=False)
+    except datasets.DatasetNotFoundError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run directory with a small model trained on real Fashion-MNIST, built once per session.
+
+    Its test set is the whole real one (10,000 images), for the serving tests' comparisons.
+    """
+    if not real_fashion_mnist_available():
+        pytest.skip("real Fashion-MNIST not found: `apt-get install dataset-fashion-mnist`")
+    from trained_run import build_trained_run
+
+    return build_trained_run(tmp_path_factory.mktemp("trained") / "run")
+
+
+@pytest.fixture(scope="session")
+def live_server(trained_run: Path):
+    """`python -m helpers.serve` on a free loopback port for the session; yields its URL."""
+    from helpers import loadtest
+
+    port = loadtest.free_port()
+    server = loadtest.start_server(trained_run, port)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=30)

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from conftest import FASHION_FILES
+from conftest import FASHION_FILES, real_fashion_mnist_available
 
 from helpers import artifacts, datasets, pipeline, report
 
@@ -26,14 +26,6 @@ def run_pipeline(*arguments: str, timeout: float = 900) -> subprocess.CompletedP
     return subprocess.run([sys.executable, "-m", "helpers.pipeline", "run", *arguments],
                           capture_output=True, text=True, timeout=timeout,
                           cwd=artifacts.PROJECT_ROOT)
-
-
-def real_fashion_mnist_available() -> bool:
-    try:
-        datasets.load_dataset("fashion_mnist", download=False)
-    except datasets.DatasetNotFoundError:
-        return False
-    return True
 
 
 def test_every_notebook_declares_one_parameters_cell() -> None:

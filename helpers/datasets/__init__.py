@@ -24,7 +24,12 @@ from helpers.datasets.core import (
     DatasetNotFoundError,
     Problems,
 )
-from helpers.datasets.image_folders import COLOR_MODES, IMAGE_SUFFIXES, decode_image
+from helpers.datasets.image_folders import (
+    COLOR_MODES,
+    IMAGE_SUFFIXES,
+    convert_image,
+    decode_image,
+)
 from helpers.datasets.keras_builtin import (
     BUILTIN_DATASETS,
     DIGIT_CLASSES,
@@ -36,7 +41,7 @@ from helpers.datasets.pixel_csv import load_csv_dataset
 
 __all__ = [
     "COLOR_MODES", "IMAGE_SUFFIXES", "MAX_REPORTED_PROBLEMS", "Dataset", "DatasetFormatError",
-    "DatasetNotFoundError", "Problems", "decode_image", "load_dataset", "read_idx",
+    "DatasetNotFoundError", "Problems", "convert_image", "decode_image", "load_dataset", "read_idx",
     "FASHION_MNIST_CLASSES", "SUPPORTED_DATASETS", "CLASS_COUNTS", "LOAD_PARAMETERS",
     "subsample", "write_dataset", "read_dataset_info",
 ]

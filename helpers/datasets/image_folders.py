@@ -9,8 +9,12 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 from helpers.datasets.core import (
     Dataset,
@@ -35,30 +39,38 @@ def image_size_pair(image_size: int | Sequence[int]) -> tuple[int, int]:
     return sizes[0], sizes[1]
 
 
-def decode_image(source: str | Path | bytes, image_size: int | Sequence[int] = 28,
-                 color_mode: str = "grayscale") -> np.ndarray:
-    """One image file (or its bytes) as uint8 height x width x channels, as training sees it.
-
-    The first frame of an animated GIF is used; an alpha channel is dropped; images of
-    another size are resized with bilinear interpolation (no cropping, as Keras does).
-    """
-    from PIL import Image, UnidentifiedImageError
+def convert_image(image: PILImage, image_size: int | Sequence[int] = 28,
+                  color_mode: str = "grayscale") -> np.ndarray:
+    """An opened image as uint8 height x width x channels: the one conversion training and
+    serving share. An alpha channel is dropped (Pillow's convert); another size is resized
+    with bilinear interpolation, without cropping, as Keras does."""
+    from PIL import Image
 
     if color_mode not in COLOR_MODES:
         raise ValueError(f"parameter color_mode must be one of {', '.join(COLOR_MODES)}, "
                          f"got {color_mode!r}")
     height, width = image_size_pair(image_size)
-    opened = io.BytesIO(source) if isinstance(source, bytes) else source
-    try:
-        with Image.open(opened) as image:
-            converted = image.convert(COLOR_MODES[color_mode])
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
-        raise DatasetFormatError(f"{source if not isinstance(source, bytes) else 'the upload'}: "
-                                 f"cannot be decoded as an image ({error})") from error
+    converted = image.convert(COLOR_MODES[color_mode])
     if converted.size != (width, height):
         converted = converted.resize((width, height), Image.Resampling.BILINEAR)
     pixels = np.asarray(converted, dtype=np.uint8)
     return pixels[..., np.newaxis] if pixels.ndim == 2 else pixels
+
+
+def decode_image(source: str | Path | bytes, image_size: int | Sequence[int] = 28,
+                 color_mode: str = "grayscale") -> np.ndarray:
+    """One image file (or its bytes) as training sees it (see convert_image); an animated
+    GIF gives its first frame."""
+    from PIL import Image, UnidentifiedImageError
+
+    image_size_pair(image_size)  # a bad parameter is not a bad image
+    opened = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        with Image.open(opened) as image:
+            return convert_image(image, image_size, color_mode)
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise DatasetFormatError(f"{source if not isinstance(source, bytes) else 'the upload'}: "
+                                 f"cannot be decoded as an image ({error})") from error
 
 
 def list_class_folders(root: Path, parameter: str) -> dict[str, list[Path]]:
