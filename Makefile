@@ -8,7 +8,7 @@ RUN_DIR ?=
 RUN ?= $(shell ls -td reports/runs/*/ 2>/dev/null | head -1)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test lab report reference notebooks data example-data lint clean serve loadtest
+.PHONY: run test lab report reference notebooks data example-data lint clean serve loadtest bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ serve: $(VENV)/.installed
 loadtest: $(VENV)/.installed
 	@test -n "$(RUN)" || (echo "no run in reports/runs/: make run first, or RUN=DIR" && false)
 	$(PY) -m helpers.loadtest --run-dir $(RUN) --output $(RUN)/loadtest.json
+
+# Time to 0.90 test accuracy: keras.io's simple MNIST convnet against the default profile,
+# in one process on the same data (about 5 minutes on 2 cores); writes reports/runs/bench/.
+bench: $(VENV)/.installed data
+	$(PY) bench/time_to_accuracy.py
 
 # Re-execute notebooks/ in place with their default parameters: the outputs nbval checks.
 notebooks: $(VENV)/.installed data
