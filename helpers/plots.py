@@ -49,6 +49,17 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, class_names: Sequence[st
     return figure
 
 
+def image_row(images: np.ndarray, title: str) -> Figure:
+    """Images side by side in one row (e.g. a training batch after augmentation)."""
+    figure, axes = plt.subplots(1, len(images), figsize=(1.1 * len(images), 1.5),
+                                squeeze=False)
+    for axis, image in zip(axes.flat, images, strict=True):
+        _show_image(axis, np.clip(np.asarray(image), 0, 255))
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
 def class_distribution(counts_by_split: Mapping[str, np.ndarray],
                        class_names: Sequence[str]) -> Figure:
     """Images per class in each split, side by side."""

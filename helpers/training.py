@@ -14,6 +14,7 @@ import pandas as pd
 
 from helpers import artifacts
 from helpers.backend import GPUS, keras, tf
+from helpers.input_pipeline import NO_AUGMENTATION, Augmentation, training_dataset
 from helpers.streams import native_stderr_to
 
 LR_SCHEDULES = ("constant", "cosine")
@@ -174,10 +175,12 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
         val_images: np.ndarray, val_labels: np.ndarray, batch_size: int, epochs: int,
         early_stopping_patience: int, checkpoint_path: str | Path,
         backup_dir: str | Path | None = None,
-        extra_callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainingResult:
+        extra_callbacks: Sequence[keras.callbacks.Callback] = (), seed: int = 0,
+        augmentation: Augmentation = NO_AUGMENTATION) -> TrainingResult:
     """Train on the training split, select on the validation split, keep the best weights.
 
-    With a backup_dir, an interrupted fit resumes after its last completed epoch.
+    The training images go through the tf.data pipeline (input_pipeline), augmented there
+    if asked. With a backup_dir, an interrupted fit resumes after its last completed epoch.
     """
     if batch_size < 1 or epochs < 1:
         raise ValueError(f"batch_size and epochs must be positive, got {batch_size} and {epochs}")
@@ -203,11 +206,15 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
     # TensorFlow's C++ log lines (with deterministic ops, a harmless "NodeDef mentions
     # attribute use_unbounded_threadpool" per dataset) go to a file, not into the report.
     native_log = Path(checkpoint_path).with_name("tensorflow.log")
+    # A resumed run starts a new shuffling sequence rather than repeating epoch 1's order.
+    batches = training_dataset(train_images, train_labels, batch_size, seed + initial_epoch,
+                               augmentation)
     if initial_epoch < epochs:
         with native_stderr_to(native_log):
-            model.fit(train_images, train_labels, batch_size=batch_size, epochs=epochs,
-                      initial_epoch=initial_epoch, validation_data=(val_images, val_labels),
-                      callbacks=callbacks, shuffle=True, verbose=0)
+            model.fit(batches, epochs=epochs, initial_epoch=initial_epoch,
+                      validation_data=(val_images, val_labels),
+                      validation_batch_size=batch_size, callbacks=callbacks,
+                      shuffle=False, verbose=0)  # the dataset shuffles itself
     # The best checkpoint, not the last epoch, is the result: this also holds when an
     # interrupted run's best epoch came before the interruption.
     if Path(checkpoint_path).is_file():
