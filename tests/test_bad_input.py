@@ -75,6 +75,15 @@ def test_non_numeric_cell(tmp_path: Path) -> None:
         path)
 
 
+def test_bad_cell_in_the_first_row_of_a_headerless_file_is_not_taken_for_a_header(
+        tmp_path: Path) -> None:
+    images, labels = real_digits(3)
+    path = write_pixel_csv(tmp_path / "train.csv", images, labels, header=False)
+    replace_line(path, 1, set_field(50, "n/a"))
+    assert "train.csv: line 1, column 'column 51' holds 'n/a', not a number" in load_csv_error(
+        path)
+
+
 def test_missing_value(tmp_path: Path) -> None:
     path = digits_csv(tmp_path / "train.csv")
     replace_line(path, 7, set_field(3, ""))

@@ -93,8 +93,10 @@ def read_pixel_csv(path: str | Path, label_column: int | str = 0, header: bool |
         raise DatasetFormatError(f"{path}: the file is empty; expected a label column and one "
                                  "column per pixel, one image per row")
     first_fields = [field.strip().strip('"') for field in lines[0].split(",")]
-    if header is None:  # a header row is one that is not all numbers
-        header = not all(_is_number(field) for field in first_fields)
+    if header is None:
+        # A header row is mostly names; a first data row with a bad cell is mostly numbers,
+        # and must be read (and its bad cell reported), not skipped as a header.
+        header = sum(not _is_number(field) for field in first_fields) > len(first_fields) / 2
     column_names = (tuple(first_fields) if header
                     else tuple(f"column {number}" for number in range(1, len(first_fields) + 1)))
     first_data_line = 2 if header else 1
