@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -89,6 +90,24 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextmanager
+def atomic_directory(destination: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside `destination`; swap it into place on success."""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}."))
+    retired = destination.parent / f".{destination.name}.retired"
+    try:
+        yield temporary
+        shutil.rmtree(retired, ignore_errors=True)
+        if destination.exists():
+            destination.rename(retired)
+        temporary.rename(destination)
+        shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def write_text(path: str | Path, text: str) -> Path:

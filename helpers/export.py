@@ -9,17 +9,16 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from helpers import artifacts
+from helpers.artifacts import atomic_directory  # noqa: F401 - export's public name too
 from helpers.streams import native_stderr_to
 
 # Stable names inside the run directory; the server and the CLI read them.
@@ -50,24 +49,6 @@ class FormatFigures:
     latency_ms: float  # median over single-image calls
     throughput_images_per_s: float  # the whole test set in batches
     agreement_with_keras: float  # share of test images given the same class as the Keras model
-
-
-@contextmanager
-def atomic_directory(destination: str | Path) -> Iterator[Path]:
-    """Yield an empty temporary folder beside `destination`; swap it into place on success."""
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}."))
-    retired = destination.parent / f".{destination.name}.retired"
-    try:
-        yield temporary
-        shutil.rmtree(retired, ignore_errors=True)
-        if destination.exists():
-            destination.rename(retired)
-        temporary.rename(destination)
-        shutil.rmtree(retired, ignore_errors=True)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def file_size(path: str | Path) -> int:

@@ -167,9 +167,7 @@ def declared_parameters(notebooks_dir: Path = NOTEBOOKS_DIR,
 def check_parameters(parameters: Mapping[str, Any],
                      declared: Mapping[str, Mapping[str, Any]]) -> None:
     """Refuse, before any work, names no notebook declares and values of the wrong type."""
-    known: dict[str, dict[str, Any]] = {}
-    for notebook_parameters in declared.values():
-        known.update(notebook_parameters)
+    known = _merged(declared)
     valid_names = sorted(set(known) - set(RUNNER_PARAMETERS))
     defaults = _defaults(known)
     problems = []
@@ -194,6 +192,12 @@ def check_parameters(parameters: Mapping[str, Any],
         problems = _split_problems({**defaults, **parameters})
     if problems:
         raise ParameterError("; ".join(problems) + f". Valid parameters: {', '.join(valid_names)}")
+
+
+def _merged(declared: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Every notebook's parameter declarations in one mapping, by parameter name."""
+    return {name: declaration for notebook_parameters in declared.values()
+            for name, declaration in notebook_parameters.items()}
 
 
 def _defaults(known: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -379,10 +383,7 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     step_plan = steps.plan(list(declared), state, parameters_by_step, fingerprints,
                            from_step, to_step)
     if any(step.runs for step in step_plan if step.name == LOAD_STEP):
-        declared_defaults = _defaults({name: declaration
-                                       for notebook_parameters in declared.values()
-                                       for name, declaration in notebook_parameters.items()})
-        check_dataset({**declared_defaults, **parameters})
+        check_dataset({**_defaults(_merged(declared)), **parameters})
     if holds_files and overwrite:
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from helpers import artifacts
-from helpers.datasets import convert_image
+from helpers.datasets import convert_image, read_dataset_info
 
 IMAGE_FORMATS = ("PNG", "JPEG")
 # Pillow refuses larger images itself only at ~179 million pixels; a 50-megapixel photo
@@ -137,8 +137,7 @@ class Predictor:
         model_path = exported if exported.is_file() else artifacts.require(
             run_dir, artifacts.MODEL, "04_train")
         self.model = models.load_model(model_path)
-        class_names = tuple(artifacts.read_json(artifacts.require(
-            run_dir, artifacts.DATASET_INFO, "01_load_data"))["class_names"])
+        class_names = tuple(read_dataset_info(run_dir)["class_names"])
         input_shape = tuple(int(size) for size in self.model.input_shape[1:])
         outputs = int(self.model.output_shape[-1])
         if len(input_shape) != 3 or outputs != len(class_names):

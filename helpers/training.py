@@ -206,10 +206,10 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
     # TensorFlow's C++ log lines (with deterministic ops, a harmless "NodeDef mentions
     # attribute use_unbounded_threadpool" per dataset) go to a file, not into the report.
     native_log = Path(checkpoint_path).with_name("tensorflow.log")
-    # A resumed run starts a new shuffling sequence rather than repeating epoch 1's order.
-    batches = training_dataset(train_images, train_labels, batch_size, seed + initial_epoch,
-                               augmentation)
     if initial_epoch < epochs:
+        # A resumed run starts a new shuffling sequence rather than repeating epoch 1's order.
+        batches = training_dataset(train_images, train_labels, batch_size,
+                                   seed + initial_epoch, augmentation)
         with native_stderr_to(native_log):
             model.fit(batches, epochs=epochs, initial_epoch=initial_epoch,
                       validation_data=(val_images, val_labels),

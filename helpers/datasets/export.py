@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -54,17 +53,15 @@ def export_images(dataset: Dataset, out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     if out_dir.exists():
         raise FileExistsError(f"{out_dir} already exists: choose a new folder for the images")
-    staging = out_dir.with_name(f".{out_dir.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
     folders = [folder_name(name) for name in dataset.class_names]
     if len(set(folders)) != len(folders):
         raise ValueError(f"class names {dataset.class_names} give clashing folder names")
-    for part, images, labels in (("train", dataset.x_train, dataset.y_train),
-                                 ("test", dataset.x_test, dataset.y_test)):
-        for folder in folders:
-            (staging / part / folder).mkdir(parents=True)
-        for index, (image, label) in enumerate(zip(images, labels, strict=True)):
-            pixels = image[..., 0] if image.shape[-1] == 1 else image
-            Image.fromarray(pixels).save(staging / part / folders[label] / f"{index:05d}.png")
-    staging.rename(out_dir)
+    with artifacts.atomic_directory(out_dir) as staging:
+        for part, images, labels in (("train", dataset.x_train, dataset.y_train),
+                                     ("test", dataset.x_test, dataset.y_test)):
+            for folder in folders:
+                (staging / part / folder).mkdir(parents=True)
+            for index, (image, label) in enumerate(zip(images, labels, strict=True)):
+                pixels = image[..., 0] if image.shape[-1] == 1 else image
+                Image.fromarray(pixels).save(staging / part / folders[label] / f"{index:05d}.png")
     return out_dir
