@@ -22,20 +22,26 @@ def build_cnn(
     num_classes: int,
     conv_filters: Sequence[int] = (32, 64),
     kernel_size: int = 3,
+    convs_per_block: int = 1,
     dense_units: int = 128,
     dropout_rate: float = 0.3,
     batch_norm: bool = False,
     l2_weight: float = 0.0,
 ) -> keras.Model:
-    """Conv blocks (conv 3x3 -> ReLU -> 2x2 max pool -> [batch norm]), dense, dropout, softmax."""
-    _check_architecture(input_shape, num_classes, conv_filters, kernel_size, dense_units,
-                        dropout_rate, l2_weight)
+    """Conv blocks ((conv 3x3 -> ReLU) x convs_per_block -> 2x2 max pool -> [batch norm]),
+    dense, dropout, softmax."""
+    _check_architecture(input_shape, num_classes, conv_filters, kernel_size, convs_per_block,
+                        dense_units, dropout_rate, l2_weight)
     regularizer = regularizers.L2(l2_weight) if l2_weight > 0 else None
     inputs = keras.Input(shape=tuple(input_shape), name="pixels")
     x = layers.Rescaling(PIXEL_SCALE, name="scale_to_unit")(inputs)
     for block, filters in enumerate(conv_filters, start=1):
-        x = layers.Conv2D(filters, kernel_size, padding="same", activation="relu",
-                          kernel_regularizer=regularizer, name=f"conv{block}")(x)
+        for conv in range(1, convs_per_block + 1):
+            # A second convolution before pooling sees 5x5 pixels at full resolution, which
+            # separates the look-alike classes (shirt, T-shirt, pullover, coat) better.
+            suffix = f"_{conv}" if convs_per_block > 1 else ""
+            x = layers.Conv2D(filters, kernel_size, padding="same", activation="relu",
+                              kernel_regularizer=regularizer, name=f"conv{block}{suffix}")(x)
         x = layers.MaxPooling2D(2, name=f"pool{block}")(x)
         if batch_norm:
             # Normalizing the pooled block output rather than the convolution's output
@@ -73,8 +79,8 @@ def summary_text(model: keras.Model) -> str:
 
 
 def _check_architecture(input_shape: Sequence[int], num_classes: int,
-                        conv_filters: Sequence[int], kernel_size: int, dense_units: int,
-                        dropout_rate: float, l2_weight: float) -> None:
+                        conv_filters: Sequence[int], kernel_size: int, convs_per_block: int,
+                        dense_units: int, dropout_rate: float, l2_weight: float) -> None:
     if len(input_shape) != 3 or min(input_shape) < 1:
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}")
     if num_classes < 2:
@@ -88,12 +94,37 @@ def _check_architecture(input_shape: Sequence[int], num_classes: int,
                          f"too many for a {input_shape[0]}x{input_shape[1]} input")
     if kernel_size < 1:
         raise ValueError(f"kernel_size must be a positive integer, got {kernel_size}")
+    if convs_per_block < 1:
+        raise ValueError(f"convs_per_block must be a positive integer, got {convs_per_block}")
     if dense_units < 1:
         raise ValueError(f"dense_units must be a positive integer, got {dense_units}")
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
     if l2_weight < 0:
         raise ValueError(f"l2_weight must be zero or positive, got {l2_weight}")
+
+
+def compute_dtype_policy(model: keras.Model) -> str:
+    """The dtype policy the model's convolutions compute in (mixed_bfloat16, float32, ...)."""
+    return next(layer.dtype_policy.name for layer in model.layers
+                if isinstance(layer, layers.Conv2D))
+
+
+def as_float32(model: keras.Model) -> keras.Model:
+    """The same network and weights computing in float32 throughout.
+
+    A model trained under mixed precision is saved this way, so evaluation, export (TFLite
+    has no bfloat16 kernels) and serving run it on any CPU at full precision. Its variables
+    were float32 all along: only the layers' compute dtype changes.
+    """
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    config = model.get_config()
+    for layer in config["layers"]:
+        layer["config"]["dtype"] = "float32"
+    float32_model = keras.Model.from_config(config)
+    float32_model.set_weights(model.get_weights())
+    return float32_model
 
 
 def load_model(path: str | Path) -> keras.Model:

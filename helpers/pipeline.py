@@ -89,6 +89,7 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
         isinstance(filters, int) and filters >= 1 for filters in value),
         "a non-empty list of whole numbers >= 1, e.g. [32, 64]"),
     "kernel_size": _is_whole(1),
+    "convs_per_block": _is_whole(1),
     "dense_units": _is_whole(1),
     "dropout_rate": (lambda value: 0 <= value < 1, "a fraction in [0, 1)"),
     "l2_weight": (lambda value: value >= 0, "zero or a positive number"),
@@ -101,6 +102,12 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "augment_shift": (lambda value: 0 <= value < 0.5, "a fraction in [0, 0.5)"),
     "augment_erase": (lambda value: 0 <= value <= 1, "a probability in [0, 1]"),
     "early_stopping_patience": _is_whole(0),
+    "label_smoothing": (lambda value: 0 <= value < 1, "a fraction in [0, 1)"),
+    "ema_momentum": (lambda value: 0 <= value < 1, "0 (off) or a momentum in (0, 1), e.g. 0.999"),
+    # devices.PRECISIONS, XLA_SETTINGS and STRATEGIES; that module imports TF.
+    "mixed_precision": _one_of("auto", "off", "float16", "bfloat16"),
+    "xla": _one_of("auto", "off"),
+    "strategy": _one_of("auto", "default", "mirrored", "multi_worker", "tpu"),
     "gallery_size": _is_whole(1),
     "top_pairs": _is_whole(1),
 }
@@ -449,6 +456,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "publish", help="copy a run's notebooks, metrics and figures to reports/reference/NAME")
     publish_parser.add_argument("run_dir", type=Path)
     publish_parser.add_argument("name")
+    publish_parser.add_argument(
+        "--seed-runs", nargs="+", type=Path, default=[], metavar="RUN_DIR",
+        help="the same profile run with other seeds: the median run is published and "
+             "metrics.json lists every seed's accuracy")
     commands.add_parser("refresh-notebooks",
                         help="execute notebooks/ in place with their defaults (committed outputs)")
     arguments = parser.parse_args(argv)
@@ -462,7 +473,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif arguments.command == "publish":
             from helpers.report import publish_reference
 
-            print(f"reference: {publish_reference(arguments.run_dir, arguments.name)}")
+            reference = publish_reference(arguments.run_dir, arguments.name,
+                                          other_seed_runs=tuple(arguments.seed_runs))
+            print(f"reference: {reference}")
         else:
             from helpers.report import build_report
 

@@ -47,11 +47,52 @@ REFERENCE_PATTERNS = ("[0-9][0-9]_*.ipynb", "*.json", "*.csv", "*.txt", "figures
                       "export/export.json")
 
 
-def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE_DIR) -> Path:
-    """Copy a finished run's small files to reports/reference/<name>/, replacing the old ones."""
-    if not artifacts.artifact_path(run_dir, artifacts.MANIFEST).is_file():
-        raise FileNotFoundError(f"{run_dir} has no {artifacts.MANIFEST}: only a finished run "
-                                "can become a reference")
+def seed_runs_summary(run_dirs: list[Path]) -> dict:
+    """The test accuracy and training time of runs that differ only in their seed.
+
+    Returns the runs' seeds, accuracies and seconds (in the given order), the median
+    accuracy, and which run reached it (the one to publish, with its notebooks).
+    """
+    manifests = [artifacts.read_json(artifacts.artifact_path(run, artifacts.MANIFEST))
+                 for run in run_dirs]
+    profile = {name: value for name, value in manifests[0]["parameters"].items()
+               if name != "seed"}
+    for run, manifest in zip(run_dirs, manifests, strict=True):
+        others = {name: value for name, value in manifest["parameters"].items() if name != "seed"}
+        if others != profile:
+            differing = sorted(name for name in set(profile) | set(others)
+                               if profile.get(name) != others.get(name))
+            raise ValueError(f"{run} differs from {run_dirs[0]} in more than the seed: "
+                             f"{', '.join(differing)}")
+    seeds = [manifest["parameters"]["seed"] for manifest in manifests]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"the runs must have different seeds, got {seeds}")
+    rows = [{"seed": seed,
+             "test_accuracy": artifacts.read_json(
+                 artifacts.artifact_path(run, artifacts.METRICS))["test_accuracy"],
+             "train_seconds": artifacts.read_json(
+                 artifacts.artifact_path(run, artifacts.TRAINING_INFO))["train_seconds"]}
+            for run, seed in zip(run_dirs, seeds, strict=True)]
+    ranked = sorted(range(len(rows)), key=lambda index: rows[index]["test_accuracy"])
+    median = ranked[(len(rows) - 1) // 2]  # for an even count, the lower of the middle two
+    return {"runs": rows, "median_test_accuracy": rows[median]["test_accuracy"],
+            "median_seed": rows[median]["seed"], "median_run": run_dirs[median]}
+
+
+def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE_DIR,
+                      other_seed_runs: tuple[Path, ...] = ()) -> Path:
+    """Copy a finished run's small files to reports/reference/<name>/, replacing the old ones.
+
+    With other_seed_runs (the same profile trained with other seeds), the run with the median
+    test accuracy is the one copied, and its metrics.json lists every seed's accuracy.
+    """
+    runs = [Path(run_dir), *map(Path, other_seed_runs)]
+    for run in runs:
+        if not artifacts.artifact_path(run, artifacts.MANIFEST).is_file():
+            raise FileNotFoundError(f"{run} has no {artifacts.MANIFEST}: only a finished run "
+                                    "can become a reference")
+    summary = seed_runs_summary(runs) if other_seed_runs else None
+    run_dir = summary.pop("median_run") if summary else Path(run_dir)
     destination = references_dir / name
     staging = references_dir / f".{name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
@@ -60,6 +101,9 @@ def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE
             target = staging / source.relative_to(run_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    if summary:
+        metrics = artifacts.read_json(staging / artifacts.METRICS)
+        artifacts.write_json(staging / artifacts.METRICS, {**metrics, "seeds": summary})
     # Swap whole folders so a failure never leaves half an old and half a new reference.
     retired = references_dir / f".{name}.retired"
     shutil.rmtree(retired, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import artifacts
+from helpers import artifacts, devices
 from helpers.backend import GPUS, keras, tf
 from helpers.input_pipeline import NO_AUGMENTATION, Augmentation, training_dataset
 from helpers.streams import native_stderr_to
@@ -59,14 +60,39 @@ def learning_rate_schedule(
 
 
 def compile_model(model: keras.Model, learning_rate: float, lr_schedule: str,
-                  steps_per_epoch: int, epochs: int, label_encoding: str) -> keras.Model:
-    """Compile with Adam and the cross-entropy that matches the label encoding."""
+                  steps_per_epoch: int, epochs: int, label_encoding: str,
+                  label_smoothing: float = 0.0, ema_momentum: float = 0.0,
+                  xla: str = "auto") -> keras.Model:
+    """Compile with Adam and the cross-entropy that matches the label encoding.
+
+    label_smoothing > 0 trains towards 1 - label_smoothing for the right class and spreads
+    the rest over the others (fit() one-hot encodes sparse labels for it). ema_momentum > 0
+    keeps an exponential moving average of the weights, which validation, the checkpoints and
+    the saved model use (fit() swaps it in). xla: "auto" lets Keras compile with XLA on a GPU.
+    """
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"parameter label_smoothing must be in [0, 1), got {label_smoothing}")
+    if not 0 <= ema_momentum < 1:
+        raise ValueError(f"parameter ema_momentum must be in [0, 1), got {ema_momentum}")
     rate = learning_rate_schedule(learning_rate, lr_schedule, steps_per_epoch * epochs)
-    loss = ("sparse_categorical_crossentropy" if label_encoding == "sparse"
-            else "categorical_crossentropy")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate), loss=loss,
-                  metrics=["accuracy"])
+    if label_smoothing > 0:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    elif label_encoding == "sparse":
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    else:
+        loss = keras.losses.CategoricalCrossentropy()
+    optimizer = keras.optimizers.Adam(learning_rate=rate, use_ema=ema_momentum > 0,
+                                      ema_momentum=ema_momentum or 0.99)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"],
+                  jit_compile=devices.jit_compile(xla))
     return model
+
+
+def _targets_for(model: keras.Model, labels: np.ndarray) -> np.ndarray:
+    """Labels in the form the compiled loss expects: one-hot for a categorical loss."""
+    if labels.ndim == 1 and isinstance(model.loss, keras.losses.CategoricalCrossentropy):
+        return np.eye(int(model.output_shape[-1]), dtype=np.float32)[labels]
+    return labels
 
 
 class EpochLine(keras.callbacks.Callback):
@@ -176,14 +202,23 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
         early_stopping_patience: int, checkpoint_path: str | Path,
         backup_dir: str | Path | None = None,
         extra_callbacks: Sequence[keras.callbacks.Callback] = (), seed: int = 0,
-        augmentation: Augmentation = NO_AUGMENTATION) -> TrainingResult:
+        augmentation: Augmentation = NO_AUGMENTATION, writes_files: bool = True,
+        ) -> TrainingResult:
     """Train on the training split, select on the validation split, keep the best weights.
 
     The training images go through the tf.data pipeline (input_pipeline), augmented there
     if asked. With a backup_dir, an interrupted fit resumes after its last completed epoch.
+    batch_size is the global batch (all replicas together) under a tf.distribute strategy.
+    A multi-worker run's non-chief workers pass writes_files=False: they keep their
+    checkpoints in a temporary directory, so only the chief writes to the run directory.
     """
     if batch_size < 1 or epochs < 1:
         raise ValueError(f"batch_size and epochs must be positive, got {batch_size} and {epochs}")
+    if not writes_files:
+        with tempfile.TemporaryDirectory(prefix="worker-") as scratch:
+            return fit(model, train_images, train_labels, val_images, val_labels, batch_size,
+                       epochs, early_stopping_patience, Path(scratch) / Path(checkpoint_path).name,
+                       None, extra_callbacks, seed, augmentation)
     backup_dir = Path(backup_dir) if backup_dir else Path(checkpoint_path).parent / "backup"
     state = read_backup(backup_dir)
     if state:
@@ -194,7 +229,12 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
                                 best=state["best_val_loss"] if state else math.inf)
     backup = EpochBackup(backup_dir, checkpoint, state["history"] if state else [],
                          state["train_seconds"] if state else 0.0)
+    # With an average of the weights, validation, the checkpoint and the backup all see the
+    # average (it is swapped in at each epoch's end and out again before the next).
+    ema = ([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
+           if getattr(model.optimizer, "use_ema", False) else [])
     callbacks = [
+        *ema,
         EpochLine(epochs),
         StopOnNonFiniteLoss(),
         checkpoint,  # before the backup, which records its best loss
@@ -208,11 +248,11 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
     native_log = Path(checkpoint_path).with_name("tensorflow.log")
     if initial_epoch < epochs:
         # A resumed run starts a new shuffling sequence rather than repeating epoch 1's order.
-        batches = training_dataset(train_images, train_labels, batch_size,
+        batches = training_dataset(train_images, _targets_for(model, train_labels), batch_size,
                                    seed + initial_epoch, augmentation)
         with native_stderr_to(native_log):
             model.fit(batches, epochs=epochs, initial_epoch=initial_epoch,
-                      validation_data=(val_images, val_labels),
+                      validation_data=(val_images, _targets_for(model, val_labels)),
                       validation_batch_size=batch_size, callbacks=callbacks,
                       shuffle=False, verbose=0)  # the dataset shuffles itself
     # The best checkpoint, not the last epoch, is the result: this also holds when an

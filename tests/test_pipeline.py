@@ -189,6 +189,41 @@ def test_publish_reference_keeps_small_files_only(tmp_path: Path) -> None:
     assert sorted(path.name for path in references.iterdir()) == ["default"]
 
 
+def finished_run(run_dir: Path, seed: int, accuracy: float, **parameters: object) -> Path:
+    """A run directory holding what publishing reads: manifest, metrics, training record."""
+    (run_dir / "figures").mkdir(parents=True)
+    artifacts.write_json(run_dir / artifacts.MANIFEST,
+                         {"parameters": {"epochs": 30, **parameters, "seed": seed}})
+    artifacts.write_json(run_dir / artifacts.METRICS, {"test_accuracy": accuracy})
+    artifacts.write_json(run_dir / artifacts.TRAINING_INFO, {"train_seconds": 600.0 + seed})
+    (run_dir / "04_train.ipynb").write_text(f"seed {seed}")
+    return run_dir
+
+
+def test_publishing_three_seeds_keeps_the_median_run_and_lists_every_seed(
+        tmp_path: Path) -> None:
+    runs = [finished_run(tmp_path / f"seed{seed}", seed, accuracy)
+            for seed, accuracy in [(1, 0.9431), (2, 0.9447), (3, 0.9402)]]
+    published = report.publish_reference(runs[0], "best", tmp_path / "reference",
+                                         other_seed_runs=tuple(runs[1:]))
+    metrics = json.loads((published / artifacts.METRICS).read_text())
+    assert metrics["test_accuracy"] == 0.9431  # seed 1's run: the median
+    assert (published / "04_train.ipynb").read_text() == "seed 1"
+    assert metrics["seeds"]["median_test_accuracy"] == 0.9431
+    assert [(run["seed"], run["test_accuracy"], run["train_seconds"])
+            for run in metrics["seeds"]["runs"]] == [(1, 0.9431, 601.0), (2, 0.9447, 602.0),
+                                                     (3, 0.9402, 603.0)]
+
+
+def test_seed_runs_must_share_every_other_parameter(tmp_path: Path) -> None:
+    first = finished_run(tmp_path / "a", 1, 0.94)
+    second = finished_run(tmp_path / "b", 2, 0.95, epochs=40)
+    with pytest.raises(ValueError, match="differs from .* in more than the seed: epochs"):
+        report.publish_reference(first, "best", tmp_path / "reference",
+                                 other_seed_runs=(second,))
+    assert not (tmp_path / "reference" / "best").exists()
+
+
 def test_unfinished_run_cannot_be_published(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="only a finished run"):
         report.publish_reference(tmp_path, "default", tmp_path / "reference")
@@ -224,7 +259,7 @@ def test_out_of_range_values_are_refused_with_what_is_allowed(name: str, value: 
 
 
 def test_value_rules_cover_every_parameter_and_match_the_helpers() -> None:
-    from helpers import preprocess, training
+    from helpers import devices, preprocess, training
 
     declared = set().union(*pipeline.declared_parameters().values())
     # run_dir is the runner's, batch_norm a bool: its type is its rule
@@ -235,6 +270,10 @@ def test_value_rules_cover_every_parameter_and_match_the_helpers() -> None:
     assert all(check(choice) for choice in preprocess.LABEL_ENCODINGS)
     check, _ = pipeline.VALUE_RULES["dataset"]
     assert all(check(choice) for choice in datasets.SUPPORTED_DATASETS)
+    for name, choices in [("mixed_precision", devices.PRECISIONS), ("xla", devices.XLA_SETTINGS),
+                          ("strategy", devices.STRATEGIES)]:
+        check, _ = pipeline.VALUE_RULES[name]
+        assert all(check(choice) for choice in choices) and not check("gpu"), name
     pipeline.check_parameters(pipeline.read_parameters_file(DEFAULT_PARAMS),
                               pipeline.declared_parameters())
 
