@@ -67,9 +67,11 @@ loadtest: $(VENV)/.installed
 	$(PY) -m helpers.loadtest --run-dir $(RUN) --output $(RUN)/loadtest.json
 
 # Time to 0.90 test accuracy: keras.io's simple MNIST convnet against the default profile,
-# in one process on the same data (about 5 minutes on 2 cores); writes reports/runs/bench/.
+# in one process on the same data (about 5 minutes on 2 cores), then training speed in
+# float32 against bfloat16 (about 2 minutes); both write to reports/runs/bench/.
 bench: $(VENV)/.installed data
 	$(PY) bench/time_to_accuracy.py
+	$(PY) bench/precision.py
 
 # Re-execute notebooks/ in place with their default parameters: the outputs nbval checks.
 notebooks: $(VENV)/.installed data

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import artifacts, datasets, models, preprocess, training
+from helpers import artifacts, datasets, devices, models, preprocess, training
 from helpers.backend import keras
 
 TARGET_ACCURACY = 0.90
@@ -67,6 +67,7 @@ def run_reference(data: datasets.Dataset) -> TestAccuracyClock:
     """keras.io's recipe: inputs scaled outside the model, one-hot labels, Adam, batch 128,
     15 epochs, validation_split 0.1."""
     training.set_global_seed(SEED, deterministic_ops=True)
+    keras.mixed_precision.set_global_policy("float32")  # keras.io's example as published
     classes = len(data.class_names)
     model = keras_io_simple_convnet(data.image_shape, classes)
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
@@ -81,8 +82,10 @@ def run_project_default(data: datasets.Dataset) -> TestAccuracyClock:
     """What `make run` trains (params/default.yaml), through the project's own fit."""
     training.set_global_seed(SEED, deterministic_ops=True)
     train_rows, val_rows = preprocess.stratified_split(data.y_train, 0.1, SEED)
+    devices.use_precision("auto")  # as 03_build_model does: bfloat16 on an AMX CPU
     model = models.build_cnn(data.image_shape, len(data.class_names), conv_filters=(32, 64),
                              kernel_size=3, dense_units=128, dropout_rate=0.3, batch_norm=True)
+    keras.mixed_precision.set_global_policy("float32")
     batch_size, epochs = 128, 10
     training.compile_model(model, 1e-3, "cosine", math.ceil(len(train_rows) / batch_size),
                            epochs, "sparse")
@@ -113,6 +116,7 @@ def main() -> None:
                          ("project default profile", run_project_default)):
         clock = runner(data)
         results[name] = {"final_test_accuracy": clock.epochs[-1]["test_accuracy"],
+                         "compute_dtype_policy": models.compute_dtype_policy(clock.model),
                          "seconds_to_target": seconds_to(clock, TARGET_ACCURACY),
                          "train_seconds": clock.epochs[-1]["train_seconds"],
                          "epochs": clock.epochs}

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import artifacts, devices
+from helpers import artifacts, devices, models
 from helpers.backend import GPUS, keras, tf
 from helpers.input_pipeline import NO_AUGMENTATION, Augmentation, training_dataset
 from helpers.streams import native_stderr_to
@@ -83,6 +83,10 @@ def compile_model(model: keras.Model, learning_rate: float, lr_schedule: str,
         loss = keras.losses.CategoricalCrossentropy()
     optimizer = keras.optimizers.Adam(learning_rate=rate, use_ema=ema_momentum > 0,
                                       ema_momentum=ema_momentum or 0.99)
+    if models.compute_dtype_policy(model) == "mixed_float16":
+        # float16 gradients underflow without loss scaling. Keras adds it by itself only when
+        # the model object's own policy is mixed_float16, which a reloaded model's is not.
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"],
                   jit_compile=devices.jit_compile(xla))
     return model
@@ -231,8 +235,9 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
                          state["train_seconds"] if state else 0.0)
     # With an average of the weights, validation, the checkpoint and the backup all see the
     # average (it is swapped in at each epoch's end and out again before the next).
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # under loss scaling
     ema = ([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
-           if getattr(model.optimizer, "use_ema", False) else [])
+           if getattr(optimizer, "use_ema", False) else [])
     callbacks = [
         *ema,
         EpochLine(epochs),

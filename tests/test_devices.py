@@ -79,6 +79,21 @@ def test_a_mixed_precision_model_is_saved_computing_in_float32(tmp_path: Path) -
     assert not np.array_equal(loaded.predict(images, verbose=0), model.predict(images, verbose=0))
 
 
+def test_a_reloaded_float16_model_trains_with_loss_scaling(tmp_path: Path) -> None:
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    model.save(tmp_path / "untrained.keras")  # as 03 hands it to 04
+    reloaded = models.load_model(tmp_path / "untrained.keras")
+    training.compile_model(reloaded, 1e-3, "cosine", 4, 2, "sparse")
+    assert isinstance(reloaded.optimizer, keras.optimizers.LossScaleOptimizer)
+    float32_model = models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
+    training.compile_model(float32_model, 1e-3, "cosine", 4, 2, "sparse")
+    assert not isinstance(float32_model.optimizer, keras.optimizers.LossScaleOptimizer)
+
+
 def separable_data(count: int = 96) -> tuple[np.ndarray, np.ndarray]:
     """Bright-left versus bright-right 8x8 images: learnable in a few steps."""
     generator = np.random.default_rng(1)
