@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import artifacts, devices, models
-from helpers.backend import GPUS, keras, tf
+from helpers.backend import keras, tf
 from helpers.input_pipeline import NO_AUGMENTATION, Augmentation, training_dataset
 from helpers.streams import native_stderr_to
 
@@ -269,8 +269,3 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
     result = TrainingResult(table, backup.train_seconds(), len(table), best_epoch)
     shutil.rmtree(backup_dir, ignore_errors=True)  # finished: a re-run starts afresh
     return result
-
-
-def available_gpus() -> list[str]:
-    """Names of the GPUs TensorFlow will train on (empty: the CPU)."""
-    return list(GPUS)
