@@ -7,7 +7,7 @@ off, so a run that misbehaves on some device can fall back to the plain path:
   instructions (2.5x faster per epoch for a two-conv-per-block CNN on 2 such cores; a CPU
   without them would emulate bfloat16 slowly), float32 elsewhere. Variables stay float32.
 - XLA: Keras compiles the training step with XLA when a GPU is present; on a CPU XLA made
-  every model measured here 2-5x slower, so "auto" leaves it to Keras and "off" forbids it.
+  every model measured here 2.5-10x slower, so "auto" leaves it to Keras and "off" forbids it.
 - strategy: one device, or tf.distribute's mirrored, multi-worker or TPU strategies, with
   the batch_size parameter counted per replica.
 """
