@@ -64,11 +64,11 @@ def jit_compile(xla: str) -> str | bool:
     return "auto" if xla == "auto" else False
 
 
-def split_cpu_from_environment() -> int:
-    """Split the CPU into $CNN_LOGICAL_CPUS logical devices, if that is set; returns the count."""
+def split_cpu_from_environment() -> None:
+    """Split the CPU into $CNN_LOGICAL_CPUS logical devices, if that is set."""
     count = os.environ.get(LOGICAL_CPUS_VARIABLE, "")
     if not count:
-        return 1
+        return
     if not count.isdigit() or int(count) < 1:
         raise ValueError(f"environment variable {LOGICAL_CPUS_VARIABLE} must be a positive "
                          f"whole number, got {count!r}")
@@ -76,7 +76,6 @@ def split_cpu_from_environment() -> int:
     if len(tf.config.get_logical_device_configuration(cpu) or []) != int(count):
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * int(count))
-    return int(count)
 
 
 def make_strategy(strategy: str) -> tf.distribute.Strategy:

@@ -47,21 +47,20 @@ REFERENCE_PATTERNS = ("[0-9][0-9]_*.ipynb", "*.json", "*.csv", "*.txt", "figures
                       "export/export.json")
 
 
-def seed_runs_summary(run_dirs: list[Path]) -> dict:
+def seed_runs_summary(run_dirs: list[Path]) -> tuple[dict, Path]:
     """The test accuracy and training time of runs that differ only in their seed.
 
-    Returns the runs' seeds, accuracies and seconds (in the given order), the median
-    accuracy, and which run reached it (the one to publish, with its notebooks).
+    Returns the runs' seeds, accuracies and seconds (in the given order) with the median
+    accuracy, and the run that reached it (the one to publish, with its notebooks).
     """
     manifests = [artifacts.read_json(artifacts.artifact_path(run, artifacts.MANIFEST))
                  for run in run_dirs]
-    profile = {name: value for name, value in manifests[0]["parameters"].items()
-               if name != "seed"}
-    for run, manifest in zip(run_dirs, manifests, strict=True):
-        others = {name: value for name, value in manifest["parameters"].items() if name != "seed"}
-        if others != profile:
-            differing = sorted(name for name in set(profile) | set(others)
-                               if profile.get(name) != others.get(name))
+    first = manifests[0]["parameters"]
+    for run, manifest in zip(run_dirs[1:], manifests[1:], strict=True):
+        other = manifest["parameters"]
+        differing = sorted(name for name in set(first) | set(other)
+                           if name != "seed" and first.get(name) != other.get(name))
+        if differing:
             raise ValueError(f"{run} differs from {run_dirs[0]} in more than the seed: "
                              f"{', '.join(differing)}")
     seeds = [manifest["parameters"]["seed"] for manifest in manifests]
@@ -75,8 +74,9 @@ def seed_runs_summary(run_dirs: list[Path]) -> dict:
             for run, seed in zip(run_dirs, seeds, strict=True)]
     ranked = sorted(range(len(rows)), key=lambda index: rows[index]["test_accuracy"])
     median = ranked[(len(rows) - 1) // 2]  # for an even count, the lower of the middle two
-    return {"runs": rows, "median_test_accuracy": rows[median]["test_accuracy"],
-            "median_seed": rows[median]["seed"], "median_run": run_dirs[median]}
+    summary = {"runs": rows, "median_test_accuracy": rows[median]["test_accuracy"],
+               "median_seed": rows[median]["seed"]}
+    return summary, run_dirs[median]
 
 
 def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE_DIR,
@@ -91,8 +91,8 @@ def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE
         if not artifacts.artifact_path(run, artifacts.MANIFEST).is_file():
             raise FileNotFoundError(f"{run} has no {artifacts.MANIFEST}: only a finished run "
                                     "can become a reference")
-    summary = seed_runs_summary(runs) if other_seed_runs else None
-    run_dir = summary.pop("median_run") if summary else Path(run_dir)
+    summary, run_dir = (seed_runs_summary(runs) if other_seed_runs
+                        else (None, Path(run_dir)))
     destination = references_dir / name
     staging = references_dir / f".{name}.staging"
     shutil.rmtree(staging, ignore_errors=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_pipeline import run_pipeline
 
 from helpers import artifacts, devices, models, training
 from helpers.backend import keras
@@ -145,12 +146,8 @@ def test_label_smoothing_trains_on_sparse_labels(tmp_path: Path) -> None:
 
 def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    environment = {**os.environ, devices.LOGICAL_CPUS_VARIABLE: "2"}
-    result = subprocess.run(
-        [sys.executable, "-m", "helpers.pipeline", "run", *SMALL_RUN, "-p", "strategy",
-         "mirrored", "--run-dir", str(run_dir)],
-        capture_output=True, text=True, timeout=900, cwd=artifacts.PROJECT_ROOT,
-        env=environment)
+    result = run_pipeline(*SMALL_RUN, "-p", "strategy", "mirrored", "--run-dir", str(run_dir),
+                          env={**os.environ, devices.LOGICAL_CPUS_VARIABLE: "2"})
     assert result.returncode == 0, result.stdout + result.stderr
     info = json.loads((run_dir / artifacts.TRAINING_INFO).read_text())
     assert info["replicas"] == 2 and info["global_batch_size"] == 32

@@ -22,10 +22,11 @@ FIGURES = ("samples", "class_distribution", "training_curves", "confusion_counts
            "confusion_normalized", "misclassified")
 
 
-def run_pipeline(*arguments: str, timeout: float = 900) -> subprocess.CompletedProcess:
+def run_pipeline(*arguments: str, timeout: float = 900,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "helpers.pipeline", "run", *arguments],
                           capture_output=True, text=True, timeout=timeout,
-                          cwd=artifacts.PROJECT_ROOT)
+                          cwd=artifacts.PROJECT_ROOT, env=env)
 
 
 def test_every_notebook_declares_one_parameters_cell() -> None:
