@@ -33,7 +33,7 @@ example-data: $(VENV)/.installed data
 		$(PY) -m helpers.datasets export-images fashion_mnist data/raw/fashion-mnist-png
 
 run: $(VENV)/.installed data
-	$(PY) -m helpers.pipeline run -f $(PARAMS) $(if $(RUN_DIR),--run-dir $(RUN_DIR))
+	$(PY) -m helpers.runner run -f $(PARAMS) $(if $(RUN_DIR),--run-dir $(RUN_DIR))
 
 test: $(VENV)/.installed data
 	$(PY) -m pytest
@@ -44,13 +44,13 @@ lab: $(VENV)/.installed data
 
 report: $(VENV)/.installed
 	@test -n "$(RUN)" || (echo "no run in reports/runs/: make run first, or RUN=DIR" && false)
-	$(PY) -m helpers.pipeline report $(RUN)
+	$(PY) -m helpers.runner report $(RUN)
 
 # Copy a finished run (default: the newest) to reports/reference/$(NAME)/ for committing.
 NAME ?= default
 reference: $(VENV)/.installed
 	@test -n "$(RUN)" || (echo "no run in reports/runs/: make run first, or RUN=DIR" && false)
-	$(PY) -m helpers.pipeline publish $(RUN) $(NAME)
+	$(PY) -m helpers.runner publish $(RUN) $(NAME)
 
 # Serve a run's model (default: the newest run) as a REST API and web page on
 # http://127.0.0.1:$(PORT)/ (HOST=0.0.0.0 to listen on every interface).
@@ -58,13 +58,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 serve: $(VENV)/.installed
 	@test -n "$(RUN)" || (echo "no run in reports/runs/: make run first, or RUN=DIR" && false)
-	$(PY) -m helpers.serve --run-dir $(RUN) --host $(HOST) --port $(PORT)
+	$(PY) -m helpers.serving --run-dir $(RUN) --host $(HOST) --port $(PORT)
 
 # 50 clients for 30 s, 10% malformed requests, against a server started for the run;
 # the figures land in the run's loadtest.json.
 loadtest: $(VENV)/.installed
 	@test -n "$(RUN)" || (echo "no run in reports/runs/: make run first, or RUN=DIR" && false)
-	$(PY) -m helpers.loadtest --run-dir $(RUN) --output $(RUN)/loadtest.json
+	$(PY) -m helpers.serving.loadtest --run-dir $(RUN) --output $(RUN)/loadtest.json
 
 # Time to 0.90 test accuracy: keras.io's simple MNIST convnet against the default profile,
 # in one process on the same data (about 5 minutes on 2 cores), then training speed in
@@ -75,7 +75,7 @@ bench: $(VENV)/.installed data
 
 # Re-execute notebooks/ in place with their default parameters: the outputs nbval checks.
 notebooks: $(VENV)/.installed data
-	$(PY) -m helpers.pipeline refresh-notebooks
+	$(PY) -m helpers.runner refresh-notebooks
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check helpers tests

@@ -35,6 +35,14 @@ CONFUSED_PAIRS = "confused_pairs.csv"  # 06
 MANIFEST = "manifest.json"  # runner: parameters, versions, commit, checksums, timings
 REPORT = "report.html"  # runner or `make report`: the hand-in report
 FIGURES = "figures"
+# 07: every deployed format under export/; serving reads the Keras file and the table.
+EXPORT_DIR = "export"
+KERAS_EXPORT = f"{EXPORT_DIR}/model.keras"
+SAVED_MODEL = f"{EXPORT_DIR}/saved_model"  # a folder: what TensorFlow Serving loads
+TFLITE_MODELS = {variant: f"{EXPORT_DIR}/model_{variant}.tflite"
+                 for variant in ("float32", "float16", "int8")}
+EXPORT_INFO = f"{EXPORT_DIR}/export.json"  # the measurement table
+FORMATS = ("keras", "saved_model", *(f"tflite_{variant}" for variant in TFLITE_MODELS))
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,10 +18,8 @@ import os
 from pathlib import Path
 
 from helpers.backend import GPUS, keras, tf
+from helpers.parameters import PRECISIONS, STRATEGIES, XLA_SETTINGS  # noqa: F401 - re-exported
 
-PRECISIONS = ("auto", "off", "float16", "bfloat16")
-XLA_SETTINGS = ("auto", "off")
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 # Splits the CPU into this many logical devices, so the mirrored strategy can be tried (and
 # tested) on a machine without GPUs. Read before TensorFlow sets up its devices.
 LOGICAL_CPUS_VARIABLE = "CNN_LOGICAL_CPUS"

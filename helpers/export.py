@@ -1,7 +1,6 @@
 """Ship a trained model: Keras, a SavedModel for TensorFlow Serving, TFLite float32/float16/int8.
 
-Every format is measured the same way on the same images (accuracy, file size, latency of
-one image, throughput in batches), so the table says what each format costs and gives up.
+helpers.export_benchmark measures what each format written here costs and gives up.
 """
 
 from __future__ import annotations
@@ -9,47 +8,25 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import time
-import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from helpers import artifacts
-from helpers.artifacts import atomic_directory  # noqa: F401 - export's public name too
+from helpers.artifacts import (  # noqa: F401 - the names 07 and the tests use
+    EXPORT_DIR,
+    EXPORT_INFO,
+    FORMATS,
+    KERAS_EXPORT,
+    SAVED_MODEL,
+    TFLITE_MODELS,
+    atomic_directory,  # noqa: F401 - export's public name too
+)
 from helpers.streams import native_stderr_to
-
-# Stable names inside the run directory; the server and the CLI read them.
-EXPORT_DIR = "export"
-KERAS_EXPORT = f"{EXPORT_DIR}/model.keras"
-SAVED_MODEL = f"{EXPORT_DIR}/saved_model"  # a folder: what TensorFlow Serving loads
-TFLITE_MODELS = {variant: f"{EXPORT_DIR}/model_{variant}.tflite"
-                 for variant in ("float32", "float16", "int8")}
-EXPORT_INFO = f"{EXPORT_DIR}/export.json"  # the measurement table
-FORMATS = ("keras", "saved_model", *(f"tflite_{variant}" for variant in TFLITE_MODELS))
 
 # A few hundred images cover the activations' ranges: TensorFlow's guide suggests 100-500.
 CALIBRATION_IMAGES = 500
-LATENCY_IMAGES = 200
-THROUGHPUT_BATCH_SIZE = 256
-
-Predict = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclass(frozen=True)
-class FormatFigures:
-    """One row of the export table."""
-
-    format: str
-    path: str
-    size_bytes: int
-    accuracy: float
-    latency_ms: float  # median over single-image calls
-    throughput_images_per_s: float  # the whole test set in batches
-    agreement_with_keras: float  # share of test images given the same class as the Keras model
-
 
 def file_size(path: str | Path) -> int:
     """Bytes of a file, or of every file under a folder."""
@@ -134,128 +111,6 @@ def write_tflite(saved_model_dir: Path, destination: Path, variant: str,
     return destination
 
 
-class TFLiteModel:
-    """A TFLite interpreter that takes raw pixels and returns float class probabilities.
-
-    Quantized inputs and outputs are converted with the scale and zero point stored in the
-    model, so callers treat every variant alike.
-    """
-
-    def __init__(self, path: str | Path, num_threads: int | None = None) -> None:
-        from helpers.backend import tf
-
-        with warnings.catch_warnings():
-            # tf.lite.Interpreter warns that LiteRT will replace it; it is what TF ships.
-            warnings.simplefilter("ignore")
-            self.interpreter = tf.lite.Interpreter(model_path=str(path),
-                                                   num_threads=num_threads)
-        self.path = Path(path)
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-        self.input_shape = tuple(int(size) for size in self.input["shape"][1:])
-        self._batch_size = 0
-
-    def _resize(self, batch_size: int) -> None:
-        if batch_size != self._batch_size:
-            self.interpreter.resize_tensor_input(self.input["index"],
-                                                 [batch_size, *self.input_shape])
-            # "Created TensorFlow Lite XNNPACK delegate" is logged in C++ on allocation.
-            with native_stderr_to(os.devnull):
-                self.interpreter.allocate_tensors()
-            self.input = self.interpreter.get_input_details()[0]
-            self.output = self.interpreter.get_output_details()[0]
-            self._batch_size = batch_size
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities (float32) of a batch of raw-pixel images."""
-        self._resize(len(images))
-        values = images.astype(np.float32)
-        scale, zero_point = self.input["quantization"]
-        if self.input["dtype"] in (np.int8, np.uint8):
-            limits = np.iinfo(self.input["dtype"])
-            values = np.clip(np.round(values / scale + zero_point), limits.min, limits.max)
-        self.interpreter.set_tensor(self.input["index"], values.astype(self.input["dtype"]))
-        self.interpreter.invoke()
-        result = self.interpreter.get_tensor(self.output["index"])
-        scale, zero_point = self.output["quantization"]
-        if self.output["dtype"] in (np.int8, np.uint8):
-            return ((result.astype(np.float32) - zero_point) * scale).astype(np.float32)
-        return result.astype(np.float32)
-
-
-def saved_model_predictor(path: Path) -> Predict:
-    """The SavedModel's serving signature, as TensorFlow Serving would call it."""
-    from helpers.backend import tf
-
-    loaded = tf.saved_model.load(str(path))
-    signature = loaded.signatures["serving_default"]
-    input_name = next(iter(signature.structured_input_signature[1]))
-    output_name = next(iter(signature.structured_outputs))
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        tensor = tf.constant(images.astype(np.float32))
-        return signature(**{input_name: tensor})[output_name].numpy()
-
-    predict.keep_alive = loaded  # the signature holds only a weak reference to its variables
-    return predict
-
-
-def keras_predictor(model) -> Predict:
-    """The Keras model's forward pass, compiled once for any batch size (no predict() overhead)."""
-    from helpers.backend import tf
-
-    forward = tf.function(lambda images: model(images, training=False), reduce_retracing=True)
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        return forward(tf.constant(images.astype(np.float32))).numpy()
-
-    return predict
-
-
-def batched(predict: Predict, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """Predict in fixed-size batches; the last one is padded so no new shape is compiled."""
-    results = []
-    for start in range(0, len(images), batch_size):
-        batch = images[start: start + batch_size]
-        missing = batch_size - len(batch)
-        if missing:
-            batch = np.concatenate([batch, np.zeros((missing, *batch.shape[1:]), batch.dtype)])
-        results.append(predict(batch)[: batch_size - missing])
-    return np.concatenate(results)
-
-
-def median_latency_ms(predict: Predict, images: np.ndarray) -> float:
-    """Median milliseconds of one single-image call, after one warm-up call."""
-    predict(images[:1])
-    times = []
-    for index in range(len(images)):
-        started = time.perf_counter()
-        predict(images[index: index + 1])
-        times.append(time.perf_counter() - started)
-    return float(np.median(times) * 1000)
-
-
-def measure(name: str, path: Path, predict: Predict, test_images: np.ndarray,
-            test_labels: np.ndarray, reference_classes: np.ndarray | None,
-            latency_images: int = LATENCY_IMAGES,
-            batch_size: int = THROUGHPUT_BATCH_SIZE) -> tuple[FormatFigures, np.ndarray]:
-    """One format's figures on the test set, and its class probabilities."""
-    batched(predict, test_images[:batch_size], batch_size)  # warm-up: compile, allocate
-    started = time.perf_counter()
-    probabilities = batched(predict, test_images, batch_size)
-    seconds = time.perf_counter() - started
-    classes = np.argmax(probabilities, axis=1)
-    agreement = 1.0 if reference_classes is None else float(np.mean(classes ==
-                                                                     reference_classes))
-    figures = FormatFigures(
-        format=name, path=str(path), size_bytes=file_size(path),
-        accuracy=float(np.mean(classes == test_labels)),
-        latency_ms=median_latency_ms(predict, test_images[:latency_images]),
-        throughput_images_per_s=float(len(test_images) / seconds),
-        agreement_with_keras=agreement)
-    return figures, probabilities
-
-
 def export_all(run_dir: str | Path, seed: int = 42,
                calibration_count: int = CALIBRATION_IMAGES) -> dict[str, Path]:
     """Write every format of the run's trained model under run_dir/export/."""
@@ -275,73 +130,3 @@ def export_all(run_dir: str | Path, seed: int = 42,
     return paths
 
 
-def measure_all(run_dir: str | Path, paths: dict[str, Path],
-                latency_images: int = LATENCY_IMAGES) -> list[FormatFigures]:
-    """Measure every exported format on the run's whole test set."""
-    from helpers import evaluation, models, preprocess
-
-    run_dir = Path(run_dir).resolve()
-    paths = {name: Path(path).resolve() for name, path in paths.items()}
-    test = preprocess.load_split(run_dir, "test")
-    labels = evaluation.as_class_indices(test.labels)
-    predictors: dict[str, Callable[[], Predict]] = {
-        "keras": lambda: keras_predictor(models.load_model(paths["keras"])),
-        "saved_model": lambda: saved_model_predictor(paths["saved_model"]),
-        **{name: (lambda path=path: TFLiteModel(path)) for name, path in paths.items()
-           if name.startswith("tflite_")},
-    }
-    rows: list[FormatFigures] = []
-    reference = None
-    for name, make_predictor in predictors.items():
-        figures, probabilities = measure(name, paths[name], make_predictor(), test.images,
-                                         labels, reference, latency_images)
-        # Paths relative to the run directory, so a copied run or reference stays readable.
-        figures = replace(figures, path=str(Path(figures.path).relative_to(run_dir)))
-        if name == "keras":
-            reference = np.argmax(probabilities, axis=1)
-        rows.append(figures)
-    return rows
-
-
-def export_table(rows: list[FormatFigures]):
-    """The export table for people: sizes in MB, accuracy, latency, throughput, vs Keras."""
-    import pandas as pd
-
-    keras_row = next(row for row in rows if row.format == "keras")
-    return pd.DataFrame([{
-        "format": row.format,
-        "size (MB)": round(row.size_bytes / 1e6, 3),
-        "size vs Keras": round(row.size_bytes / keras_row.size_bytes, 3),
-        "test accuracy": round(row.accuracy, 4),
-        "accuracy vs Keras (points)": round(100 * (row.accuracy - keras_row.accuracy), 2),
-        "same class as Keras": round(row.agreement_with_keras, 4),
-        "latency per image (ms)": round(row.latency_ms, 3),
-        "throughput (images/s)": round(row.throughput_images_per_s),
-    } for row in rows]).set_index("format")
-
-
-def check_int8_targets(rows: list[FormatFigures], max_accuracy_drop: float = 0.01,
-                       max_size_ratio: float = 1 / 3) -> list[str]:
-    """What the int8 model misses of its targets (empty when it meets them)."""
-    by_format = {row.format: row for row in rows}
-    keras_row, int8_row = by_format["keras"], by_format["tflite_int8"]
-    problems = []
-    if keras_row.accuracy - int8_row.accuracy > max_accuracy_drop:
-        problems.append(f"int8 accuracy {int8_row.accuracy:.4f} is more than "
-                        f"{100 * max_accuracy_drop:g} point below Keras's "
-                        f"{keras_row.accuracy:.4f}")
-    if int8_row.size_bytes > max_size_ratio * keras_row.size_bytes:
-        problems.append(f"int8 model is {int8_row.size_bytes:,} bytes, more than "
-                        f"{max_size_ratio:.3g} of the Keras file's {keras_row.size_bytes:,}")
-    return problems
-
-
-def write_export_info(run_dir: str | Path, rows: list[FormatFigures],
-                      test_images: int) -> Path:
-    """export/export.json: the table, with the machine it was measured on."""
-    payload = {"test_images": test_images, "latency_images": LATENCY_IMAGES,
-               "throughput_batch_size": THROUGHPUT_BATCH_SIZE,
-               "machine": artifacts.machine_info([]),
-               "load_average": list(os.getloadavg()),
-               "formats": [asdict(row) for row in rows]}
-    return artifacts.write_json(Path(run_dir) / EXPORT_INFO, payload)

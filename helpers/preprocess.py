@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from helpers import artifacts
+from helpers.parameters import LABEL_ENCODINGS  # noqa: F401 - re-exported
 
 # The single definition of input scaling: raw 0-255 pixels times this gives [0, 1].
 # The model applies it in its first layer (keras.layers.Rescaling), so training,
 # evaluation, export and serving all feed raw pixels and can never disagree.
 PIXEL_SCALE = 1.0 / 255.0
-LABEL_ENCODINGS = ("sparse", "one_hot")
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ import pandas as pd
 from helpers import artifacts, devices, models
 from helpers.backend import keras, tf
 from helpers.input_pipeline import NO_AUGMENTATION, Augmentation, training_dataset
+from helpers.parameters import LR_SCHEDULES  # noqa: F401 - re-exported
 from helpers.streams import native_stderr_to
 
-LR_SCHEDULES = ("constant", "cosine")
 BACKUP_STATE = "state.json"
 
 

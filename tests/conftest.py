@@ -174,8 +174,8 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def live_server(trained_run: Path):
-    """`python -m helpers.serve` on a free loopback port for the session; yields its URL."""
-    from helpers import loadtest
+    """`python -m helpers.serving` on a free loopback port for the session; yields its URL."""
+    from helpers.serving import loadtest
 
     port = loadtest.free_port()
     server = loadtest.start_server(trained_run, port)

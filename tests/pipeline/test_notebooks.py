@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import artifacts, pipeline
+from helpers import artifacts
+from helpers.runner import execute as pipeline
 
 REFERENCE = artifacts.PROJECT_ROOT / "reports" / "reference" / "default"
 # Same seed, same machine kind: runs agree closely, but thread scheduling and oneDNN

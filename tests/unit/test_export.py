@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 from trained_run import build_synthetic_run
 
-from helpers import artifacts, export, models, preprocess
+from helpers import artifacts, export, export_benchmark, inference, models, preprocess
 
 
 @pytest.fixture(scope="module")
-def exported(trained_run: Path) -> tuple[Path, dict[str, Path], list[export.FormatFigures]]:
+def exported(trained_run: Path) -> tuple[Path, dict[str, Path],
+                                         list[export_benchmark.FormatFigures]]:
     paths = export.export_all(trained_run, seed=42, calibration_count=200)
-    rows = export.measure_all(trained_run, paths, latency_images=20)
-    export.write_export_info(trained_run, rows, test_images=10_000)
+    rows = export_benchmark.measure_all(trained_run, paths, latency_images=20)
+    export_benchmark.write_export_info(trained_run, rows, test_images=10_000)
     return trained_run, paths, rows
 
 
@@ -48,7 +49,7 @@ def test_every_format_matches_keras_on_the_whole_test_set(exported) -> None:
     for name in ("saved_model", "tflite_float32"):
         assert by_format[name].agreement_with_keras >= 0.9995, name
     assert by_format["tflite_float16"].agreement_with_keras >= 0.995
-    assert export.check_int8_targets(rows) == []
+    assert export_benchmark.check_int8_targets(rows) == []
     assert by_format["tflite_int8"].size_bytes < by_format["tflite_float32"].size_bytes / 3
     for row in rows:
         assert row.latency_ms > 0 and row.throughput_images_per_s > 0
@@ -58,13 +59,13 @@ def test_tflite_float32_gives_the_keras_probabilities(exported) -> None:
     run_dir, paths, _ = exported
     images = preprocess.load_split(run_dir, "test").images[:64]
     expected = models.load_model(paths["keras"]).predict(images, verbose=0)
-    actual = export.TFLiteModel(paths["tflite_float32"])(images)
+    actual = inference.TFLiteModel(paths["tflite_float32"])(images)
     np.testing.assert_allclose(actual, expected, atol=1e-5)
 
 
 def test_int8_model_is_full_integer_and_takes_raw_pixels(exported) -> None:
     _, paths, _ = exported
-    model = export.TFLiteModel(paths["tflite_int8"])
+    model = inference.TFLiteModel(paths["tflite_int8"])
     assert model.input["dtype"] == np.int8 and model.output["dtype"] == np.int8
     scale, zero_point = model.input["quantization"]
     # Calibrated on 0-255 pixels: one quantization step per pixel value, exact for uint8 input.
@@ -114,9 +115,9 @@ def test_atomic_directory_keeps_the_old_folder_when_writing_fails(tmp_path: Path
 def test_an_rgb_model_of_another_size_exports_too(tmp_path: Path) -> None:
     run_dir = build_synthetic_run(tmp_path / "rgb", (32, 32, 3), ("cat", "dog", "ship"))
     paths = export.export_all(run_dir, calibration_count=50)
-    rows = export.measure_all(run_dir, paths, latency_images=5)
+    rows = export_benchmark.measure_all(run_dir, paths, latency_images=5)
     assert {row.format for row in rows} == set(export.FORMATS)
-    int8 = export.TFLiteModel(paths["tflite_int8"])
+    int8 = inference.TFLiteModel(paths["tflite_int8"])
     assert int8.input_shape == (32, 32, 3)
     assert int8(np.zeros((2, 32, 32, 3), np.uint8)).shape == (2, 3)
 
@@ -126,9 +127,9 @@ def test_reference_export_meets_the_int8_targets_and_the_readme_quotes_it() -> N
 
     reference = artifacts.PROJECT_ROOT / "reports" / "reference" / "default"
     info = artifacts.read_json(reference / export.EXPORT_INFO)
-    rows = [export.FormatFigures(**row) for row in info["formats"]]
+    rows = [export_benchmark.FormatFigures(**row) for row in info["formats"]]
     assert info["test_images"] == 10_000 and [row.format for row in rows] == list(export.FORMATS)
-    assert export.check_int8_targets(rows) == []
+    assert export_benchmark.check_int8_targets(rows) == []
     readme = (artifacts.PROJECT_ROOT / "README.md").read_text()
     table = re.search(r"<!-- export-table -->(.*?)<!-- /export-table -->", readme, re.S)
     assert table, "README.md lost its export table markers"

@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from trained_run import build_synthetic_run
 
-from helpers import artifacts, loadtest, predict, serve
+from helpers import artifacts
+from helpers.serving import app as serve
+from helpers.serving import loadtest, predict
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Load-test the REST server on loopback: `python -m helpers.loadtest --run-dir DIR`.
+"""Load-test the REST server on loopback: `python -m helpers.serving.loadtest --run-dir DIR`.
 
 N concurrent clients, each on its own keep-alive connection, send requests back to back
 for a fixed time: single test images as PNG uploads and as JSON, with a share of malformed
@@ -194,11 +194,11 @@ def free_port() -> int:
 
 
 def start_server(run_dir: Path, port: int, timeout: float = 120) -> subprocess.Popen:
-    """`python -m helpers.serve` in a child process, returned once /health answers."""
+    """`python -m helpers.serving` in a child process, returned once /health answers."""
     import urllib.request
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "helpers.serve", "--run-dir", str(run_dir), "--port", str(port),
+        [sys.executable, "-m", "helpers.serving", "--run-dir", str(run_dir), "--port", str(port),
          "--log-level", "warning", "--no-access-log"],
         cwd=artifacts.PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
@@ -217,7 +217,7 @@ def start_server(run_dir: Path, port: int, timeout: float = 120) -> subprocess.P
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: print the figures as JSON (and write them with --output)."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.loadtest", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m helpers.serving.loadtest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", type=Path, required=True,
                         help="the run whose test images are sent (and served, unless --port)")

@@ -15,7 +15,10 @@ import numpy as np
 import pytest
 from conftest import FASHION_FILES, real_fashion_mnist_available
 
-from helpers import artifacts, datasets, pipeline, report
+from helpers import artifacts, datasets
+from helpers.parameters import ParameterError
+from helpers.runner import execute as pipeline
+from helpers.runner import references
 
 DEFAULT_PARAMS = artifacts.PROJECT_ROOT / "params" / "default.yaml"
 FIGURES = ("samples", "class_distribution", "training_curves", "confusion_counts",
@@ -24,7 +27,7 @@ FIGURES = ("samples", "class_distribution", "training_curves", "confusion_counts
 
 def run_pipeline(*arguments: str, timeout: float = 900,
                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "helpers.pipeline", "run", *arguments],
+    return subprocess.run([sys.executable, "-m", "helpers.runner", "run", *arguments],
                           capture_output=True, text=True, timeout=timeout,
                           cwd=artifacts.PROJECT_ROOT, env=env)
 
@@ -39,20 +42,6 @@ def test_every_notebook_declares_one_parameters_cell() -> None:
         assert "colab.research.google.com" in notebook.cells[0].source
 
 
-def test_default_params_only_name_declared_parameters() -> None:
-    declared = pipeline.declared_parameters()
-    pipeline.check_parameters(pipeline.read_parameters_file(DEFAULT_PARAMS), declared)
-    assert set(declared["05_evaluate"]) == {"run_dir"}
-    assert "epochs" in declared["04_train"] and "epochs" not in declared["03_build_model"]
-
-
-@pytest.mark.parametrize("text, value", [("3", 3), ("1e-3", 0.001), ("0.5", 0.5),
-                                         ("true", True), ("[16, 32]", [16, 32]),
-                                         ("cosine", "cosine"), ("null", None)])
-def test_override_values_are_typed(text: str, value: object) -> None:
-    assert pipeline.parse_override(text) == value
-
-
 def test_unknown_parameter_fails_before_any_work(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     result = run_pipeline("-f", str(DEFAULT_PARAMS), "-p", "epochs", "1",
@@ -63,21 +52,9 @@ def test_unknown_parameter_fails_before_any_work(tmp_path: Path) -> None:
     assert not run_dir.exists()
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("epochs", "ten", "parameter 'epochs' must be int"),
-    ("batch_norm", "3", "parameter 'batch_norm' must be bool"),
-    ("run_dir", "/tmp/x", "use --run-dir"),
-])
-def test_wrongly_typed_or_reserved_parameter_is_refused(name: str, value: str,
-                                                        message: str) -> None:
-    declared = pipeline.declared_parameters()
-    with pytest.raises(pipeline.ParameterError, match=message):
-        pipeline.check_parameters({name: pipeline.parse_override(value)}, declared)
-
-
 def test_existing_run_is_not_overwritten(tmp_path: Path) -> None:
     (tmp_path / "metrics.json").write_text("{}")
-    with pytest.raises(pipeline.ParameterError, match="--overwrite"):
+    with pytest.raises(ParameterError, match="--overwrite"):
         pipeline.run(DEFAULT_PARAMS, [], tmp_path, log=lambda *_, **__: None)
     assert (tmp_path / "metrics.json").read_text() == "{}"
 
@@ -182,7 +159,7 @@ def test_publish_reference_keeps_small_files_only(tmp_path: Path) -> None:
     references = tmp_path / "reference"
     (references / "default").mkdir(parents=True)
     (references / "default" / "stale.json").write_text("old")
-    published = report.publish_reference(run_dir, "default", references)
+    published = references.publish_reference(run_dir, "default", references)
     kept = sorted(str(path.relative_to(published)) for path in published.rglob("*")
                   if path.is_file())
     assert kept == ["01_load_data.ipynb", "figures/samples.png", "history.csv",
@@ -205,7 +182,7 @@ def test_publishing_three_seeds_keeps_the_median_run_and_lists_every_seed(
         tmp_path: Path) -> None:
     runs = [finished_run(tmp_path / f"seed{seed}", seed, accuracy)
             for seed, accuracy in [(1, 0.9431), (2, 0.9447), (3, 0.9402)]]
-    published = report.publish_reference(runs[0], "best", tmp_path / "reference",
+    published = references.publish_reference(runs[0], "best", tmp_path / "reference",
                                          other_seed_runs=tuple(runs[1:]))
     metrics = json.loads((published / artifacts.METRICS).read_text())
     assert metrics["test_accuracy"] == 0.9431  # seed 1's run: the median
@@ -220,63 +197,14 @@ def test_seed_runs_must_share_every_other_parameter(tmp_path: Path) -> None:
     first = finished_run(tmp_path / "a", 1, 0.94)
     second = finished_run(tmp_path / "b", 2, 0.95, epochs=40)
     with pytest.raises(ValueError, match="differs from .* in more than the seed: epochs"):
-        report.publish_reference(first, "best", tmp_path / "reference",
+        references.publish_reference(first, "best", tmp_path / "reference",
                                  other_seed_runs=(second,))
     assert not (tmp_path / "reference" / "best").exists()
 
 
 def test_unfinished_run_cannot_be_published(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="only a finished run"):
-        report.publish_reference(tmp_path, "default", tmp_path / "reference")
-
-
-@pytest.mark.parametrize("name, value, message", [
-    ("epochs", "0", "'epochs' must be a whole number >= 1, got 0"),
-    ("batch_size", "-8", "'batch_size' must be a whole number >= 1"),
-    ("val_fraction", "1.0", "strictly between 0 and 1"),
-    ("val_fraction", "0", "strictly between 0 and 1"),
-    ("dropout_rate", "1", "in [0, 1)"),
-    ("learning_rate", "-1e-3", "a positive number"),
-    ("conv_filters", "[32, 0]", "non-empty list of whole numbers"),
-    ("dataset", "imagenet", "one of mnist, fashion_mnist, cifar10, mnist_5k, csv, folder"),
-    ("test_fraction", "1.5", "'test_fraction' must be a fraction strictly between 0 and 1"),
-    ("image_shape", "[28, 28, 2]", "[height, width] or [height, width, 1 or 3]"),
-    ("image_size", "[0, 28]", "a whole number >= 1 or [height, width]"),
-    ("image_size", "big", "a whole number >= 1 or [height, width]"),
-    ("color_mode", "cmyk", "one of grayscale, rgb"),
-    ("label_column", "1.5", "a column name or a position"),
-    ("class_names", "[cat, cat]", "a list of two or more different names"),
-    ("csv_header", "maybe", "'csv_header' must be true, false or null"),
-    ("label_encoding", "onehot", "one of sparse, one_hot"),
-    ("lr_schedule", "linear", "one of constant, cosine"),
-    ("max_train_images", "-1", "'max_train_images' must be a whole number >= 0"),
-])
-def test_out_of_range_values_are_refused_with_what_is_allowed(name: str, value: str,
-                                                               message: str) -> None:
-    with pytest.raises(pipeline.ParameterError) as error:
-        pipeline.check_parameters({name: pipeline.parse_override(value)},
-                                  pipeline.declared_parameters())
-    assert message in str(error.value)
-
-
-def test_value_rules_cover_every_parameter_and_match_the_helpers() -> None:
-    from helpers import devices, preprocess, training
-
-    declared = set().union(*pipeline.declared_parameters().values())
-    # run_dir is the runner's, batch_norm a bool: its type is its rule
-    assert declared - {"run_dir", "batch_norm"} == set(pipeline.VALUE_RULES)
-    check, _ = pipeline.VALUE_RULES["lr_schedule"]
-    assert all(check(choice) for choice in training.LR_SCHEDULES)
-    check, _ = pipeline.VALUE_RULES["label_encoding"]
-    assert all(check(choice) for choice in preprocess.LABEL_ENCODINGS)
-    check, _ = pipeline.VALUE_RULES["dataset"]
-    assert all(check(choice) for choice in datasets.SUPPORTED_DATASETS)
-    for name, choices in [("mixed_precision", devices.PRECISIONS), ("xla", devices.XLA_SETTINGS),
-                          ("strategy", devices.STRATEGIES)]:
-        check, _ = pipeline.VALUE_RULES[name]
-        assert all(check(choice) for choice in choices) and not check("gpu"), name
-    pipeline.check_parameters(pipeline.read_parameters_file(DEFAULT_PARAMS),
-                              pipeline.declared_parameters())
+        references.publish_reference(tmp_path, "default", tmp_path / "reference")
 
 
 def notebooks_with_extra_cell(tmp_path: Path, source: str) -> Path:
@@ -317,7 +245,7 @@ def test_cell_timeout_stops_the_run(tmp_path: Path, fashion_dir: Path) -> None:
 def test_killed_run_resumes_from_its_last_epoch_and_later_steps_rerun_alone(
         tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "helpers.pipeline", "run", "-f", str(DEFAULT_PARAMS),
+    command = [sys.executable, "-m", "helpers.runner", "run", "-f", str(DEFAULT_PARAMS),
                "-p", "epochs", "3", "-p", "max_train_images", "12000",
                "-p", "max_test_images", "500", "--run-dir", str(run_dir)]
     state_file = run_dir / "checkpoints" / "backup" / "state.json"
@@ -363,14 +291,3 @@ def test_killed_run_resumes_from_its_last_epoch_and_later_steps_rerun_alone(
 
     finished = run_pipeline(*command[4:], timeout=120)
     assert finished.returncode == 1 and "already holds a finished run" in finished.stderr
-
-
-@pytest.mark.parametrize("overrides, message", [
-    ({"max_train_images": 50, "val_fraction": 0.1}, "fewer than 10 images"),
-    ({"max_train_images": 1000, "val_fraction": 0.995}, "fewer than 10 images"),
-    ({"max_test_images": 5}, "max_test_images=5 is fewer than the 10 classes"),
-])
-def test_split_that_leaves_a_class_empty_is_refused_before_loading(overrides: dict,
-                                                                  message: str) -> None:
-    with pytest.raises(pipeline.ParameterError, match=message):
-        pipeline.check_parameters(overrides, pipeline.declared_parameters())

@@ -172,7 +172,7 @@ def test_multi_worker_strategy_trains_two_local_workers_in_step(tmp_path: Path) 
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "helpers.pipeline", "run", *SMALL_RUN, "-p", "strategy",
+            [sys.executable, "-m", "helpers.runner", "run", *SMALL_RUN, "-p", "strategy",
              "multi_worker", "--run-dir", str(tmp_path / f"worker{index}")],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             cwd=artifacts.PROJECT_ROOT, env={**os.environ, "TF_CONFIG": json.dumps(tf_config)}))

@@ -1,4 +1,4 @@
-"""A REST API and a web page for a run's trained model: `python -m helpers.serve --run-dir DIR`.
+"""A REST API and a web page for a run's trained model: `python -m helpers.serving --run-dir DIR`.
 
 POST /predict takes an image (multipart upload, or a raw PNG/JPEG body) or JSON pixel
 arrays and returns the top classes; GET /health, GET /metadata, the OpenAPI schema at
@@ -25,7 +25,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
-from helpers.predict import (
+from helpers.serving.predict import (
     MAX_IMAGE_PIXELS,
     InputError,
     Predictor,
@@ -283,9 +283,9 @@ def create_app(run_dir: str | Path, max_body_bytes: int = MAX_BODY_BYTES,
 
 
 def _export_table(run_dir: Path) -> list[dict[str, Any]] | None:
-    from helpers import artifacts, export
+    from helpers import artifacts
 
-    path = run_dir / export.EXPORT_INFO
+    path = run_dir / artifacts.EXPORT_INFO
     return artifacts.read_json(path)["formats"] if path.is_file() else None
 
 
@@ -293,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: serve with uvicorn until interrupted."""
     import uvicorn
 
-    parser = argparse.ArgumentParser(prog="python -m helpers.serve", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m helpers.serving", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", type=Path, required=True,
                         help="a run directory holding model.keras and dataset.json")

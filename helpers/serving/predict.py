@@ -1,7 +1,7 @@
 """Predictions from a run's trained model, for image files and pixel arrays alike.
 
-`python -m helpers.predict --run-dir DIR IMAGE...` prints the top classes of each image.
-The REST server (helpers.serve) uses the same conversion and the same model call, so an
+`python -m helpers.serving.predict --run-dir DIR IMAGE...` prints the top classes of each image.
+The REST server (helpers.serving.app) uses the same conversion and the same model call, so an
 image gets the same answer from the command line, the API and the web page.
 """
 
@@ -130,10 +130,10 @@ class Predictor:
     """A run's trained model, its class names and input shape, predicting raw pixels."""
 
     def __init__(self, run_dir: str | Path) -> None:
-        from helpers import export, models
+        from helpers import inference, models
 
         run_dir = Path(run_dir)
-        exported = run_dir / export.KERAS_EXPORT
+        exported = run_dir / artifacts.KERAS_EXPORT
         model_path = exported if exported.is_file() else artifacts.require(
             run_dir, artifacts.MODEL, "04_train")
         self.model = models.load_model(model_path)
@@ -152,7 +152,7 @@ class Predictor:
             model_path=model_path,
             test_metrics={name: value for name, value in metrics.items()
                           if isinstance(value, (int, float))})
-        self._forward = export.keras_predictor(self.model)
+        self._forward = inference.keras_predictor(self.model)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities (float32) of raw-pixel images, N x H x W x C."""
@@ -185,7 +185,7 @@ class Predictor:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: print the top classes of each image file."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.predict", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m helpers.serving.predict", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", type=Path, required=True,
                         help="a run directory holding model.keras and dataset.json")

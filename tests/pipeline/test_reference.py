@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from helpers import artifacts, pipeline
+from helpers import artifacts
+from helpers.runner import execute as pipeline
 
 REFERENCES = artifacts.PROJECT_ROOT / "reports" / "reference"
 REFERENCE = REFERENCES / "default"

@@ -1,0 +1,216 @@
+"""The one parameter schema: every parameter's type, range and allowed values, declared once.
+
+The notebooks' `parameters` cells are the source of the names and defaults (papermill
+injects values there); tests/unit/test_parameters.py keeps this schema and those cells in
+step. The runner checks a whole params file against it before any work, and each notebook
+checks its own values with `parameters.check(globals())`, so a notebook run by hand in
+JupyterLab fails as clearly as the runner does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# Allowed values, which the stage modules also read (they import TensorFlow; this does not).
+Dataset = Literal["mnist", "fashion_mnist", "cifar10", "mnist_5k", "csv", "folder"]
+ColorMode = Literal["grayscale", "rgb"]
+LabelEncoding = Literal["sparse", "one_hot"]
+LearningRateSchedule = Literal["constant", "cosine"]
+Precision = Literal["auto", "off", "float16", "bfloat16"]
+XlaSetting = Literal["auto", "off"]
+Strategy = Literal["auto", "default", "mirrored", "multi_worker", "tpu"]
+
+LABEL_ENCODINGS: tuple[str, ...] = get_args(LabelEncoding)
+LR_SCHEDULES: tuple[str, ...] = get_args(LearningRateSchedule)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+XLA_SETTINGS: tuple[str, ...] = get_args(XlaSetting)
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+
+PositiveInt = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=0)]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+# Set by the runner (--run-dir), never by a params file.
+RUNNER_PARAMETERS = ("run_dir",)
+
+
+class ParameterError(ValueError):
+    """A parameter name or value that no notebook accepts; the message names it."""
+
+
+class RunParameters(BaseModel):
+    """Every notebook parameter of one run. Defaults are the notebooks' own."""
+
+    # strict: a YAML `true` is not an epoch count and `3.5` is not a batch size; no coercion.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    # 01_load_data
+    dataset: Dataset = "fashion_mnist"
+    data_dir: str | None = None
+    train_path: str | None = None
+    test_path: str | None = None
+    test_fraction: Fraction = 0.2
+    label_column: int | str = 0
+    csv_header: bool | None = None
+    image_shape: list[PositiveInt] | None = None
+    class_names: list[str] | None = None
+    image_size: PositiveInt | Annotated[list[PositiveInt], Field(min_length=2,
+                                                                 max_length=2)] = 28
+    color_mode: ColorMode = "grayscale"
+    max_train_images: Count = 0
+    max_test_images: Count = 0
+    seed: Count = 42
+    # 02_preprocess
+    val_fraction: Fraction = 0.1
+    label_encoding: LabelEncoding = "sparse"
+    # 03_build_model
+    conv_filters: Annotated[list[PositiveInt], Field(min_length=1)] = [32, 64]
+    kernel_size: PositiveInt = 3
+    convs_per_block: PositiveInt = 1
+    dense_units: PositiveInt = 128
+    dropout_rate: Annotated[float, Field(ge=0, lt=1)] = 0.3
+    batch_norm: bool = True
+    l2_weight: Annotated[float, Field(ge=0)] = 0.0
+    mixed_precision: Precision = "auto"
+    # 04_train
+    learning_rate: Annotated[float, Field(gt=0)] = 0.001
+    lr_schedule: LearningRateSchedule = "cosine"
+    batch_size: PositiveInt = 128
+    epochs: PositiveInt = 10
+    label_smoothing: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    ema_momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    early_stopping_patience: Count = 4
+    deterministic_ops: bool = True
+    augment_flip: bool = False
+    augment_shift: Annotated[float, Field(ge=0, lt=0.5)] = 0.0
+    augment_erase: Annotated[float, Field(ge=0, le=1)] = 0.0
+    xla: XlaSetting = "auto"
+    strategy: Strategy = "auto"
+    # 06_misclassifications
+    gallery_size: PositiveInt = 24
+    top_pairs: PositiveInt = 10
+
+    @field_validator("image_shape")
+    @classmethod
+    def _height_width_channels(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (len(value) not in (2, 3) or
+                                  (len(value) == 3 and value[2] not in (1, 3))):
+            raise ValueError("must be [height, width] or [height, width, 1 or 3]")
+        return value
+
+    @field_validator("class_names")
+    @classmethod
+    def _distinct_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (len(value) < 2 or len(set(value)) != len(value)):
+            raise ValueError("must be a list of two or more different names")
+        return value
+
+
+PARAMETER_NAMES: tuple[str, ...] = tuple(RunParameters.model_fields)
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """One pydantic error as 'parameter NAME: what is allowed, got VALUE'."""
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    if error["type"] == "extra_forbidden":
+        if name in RUNNER_PARAMETERS:
+            return f"{name!r} is set by the runner: use --run-dir instead"
+        return f"unknown parameter {name!r}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{message[0].lower()}{message[1:]}"
+
+
+def _problems_text(errors: list[Any]) -> str:
+    """One line per parameter; a union type's branches (int or list) joined with 'or'."""
+    by_parameter: dict[str, dict[str, None]] = {}
+    values: dict[str, Any] = {}
+    for error in errors:
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        by_parameter.setdefault(name, {})[_describe(error)] = None
+        values[name] = error["input"]
+    lines = []
+    for name, messages in by_parameter.items():
+        text = " or ".join(messages)
+        known = name in PARAMETER_NAMES
+        lines.append(f"parameter {name!r}: {text}, got {values[name]!r}" if known else text)
+    return "; ".join(lines)
+
+
+def validate(values: Mapping[str, Any]) -> RunParameters:
+    """The run's parameters checked all together; unset ones take the notebooks' defaults.
+
+    Raises ParameterError listing every problem (one per parameter) and the valid names.
+    """
+    try:
+        checked = RunParameters.model_validate(dict(values))
+    except ValidationError as error:
+        raise ParameterError(_problems_text(error.errors()) +
+                             f". Valid parameters: {', '.join(PARAMETER_NAMES)}") from None
+    split_problems = subset_problems(checked)
+    if split_problems:
+        raise ParameterError("; ".join(split_problems))
+    return checked
+
+
+def check(namespace: Mapping[str, Any]) -> RunParameters:
+    """Check the parameters a notebook holds (pass `globals()`); other names are ignored."""
+    return validate({name: value for name, value in namespace.items()
+                     if name in PARAMETER_NAMES})
+
+
+def subset_problems(parameters: RunParameters, classes: int | None = None) -> list[str]:
+    """Subsets and splits too small to hold every class, caught before loading anything."""
+    from helpers.datasets import CLASS_COUNTS
+
+    classes = classes or CLASS_COUNTS.get(parameters.dataset)
+    if not classes:
+        return []
+    problems = []
+    train_images = parameters.max_train_images
+    if train_images:
+        validation_images = round(train_images * parameters.val_fraction)
+        if min(validation_images, train_images - validation_images) < classes:
+            problems.append(
+                f"max_train_images={train_images} with val_fraction="
+                f"{parameters.val_fraction} leaves a training or validation split of "
+                f"fewer than {classes} images, so some class would be empty")
+    if parameters.max_test_images and parameters.max_test_images < classes:
+        problems.append(f"max_test_images={parameters.max_test_images} is fewer than the "
+                        f"{classes} classes: some class would have no test image")
+    return problems
+
+
+def read_parameters_file(path: str | Path) -> dict[str, Any]:
+    """The mapping of parameter names to values in a params/*.yaml file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"parameters file {path} does not exist")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ParameterError(f"{path}: not valid YAML: {error}") from error
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ParameterError(f"{path}: expected a mapping of parameter names to values, "
+                             f"got {type(loaded).__name__}")
+    return loaded
+
+
+def parse_override(text: str) -> Any:
+    """A `-p NAME VALUE` value read as YAML, so 3 is an int, 1e-3 a float, true a bool."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    # YAML 1.1 reads 1e-3 as a string; people mean a number.
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value

@@ -1,0 +1,93 @@
+"""The runner's command line: `imgclf run -f params/default.yaml` (or `python -m helpers.runner`).
+
+click rather than typer: `-p NAME VALUE`, repeated, is a list of pairs, which click takes
+as it is (`nargs=2, multiple=True`) and typer cannot declare.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from helpers.runner import execute
+from helpers.runner.exceptions import RUNNER_ERRORS
+
+STEP_NAMES = click.Choice(execute.NOTEBOOKS)
+PATH = click.Path(path_type=Path)
+
+
+@click.group(help="Run the numbered notebooks as one pipeline with papermill, and report on "
+                  "the runs.")
+def cli() -> None:
+    """The `imgclf` command group."""
+
+
+@cli.command(help=f"Run the {len(execute.NOTEBOOKS)} notebooks into a run directory.")
+@click.option("-f", "--file", "parameters_file", type=PATH, required=True,
+              help="parameters YAML, e.g. params/default.yaml")
+@click.option("-p", "--parameter", "overrides", type=(str, str), multiple=True,
+              metavar="NAME VALUE", help="override one parameter (repeatable)")
+@click.option("--run-dir", type=PATH, help="default: reports/runs/<time>-<profile>")
+@click.option("--notebooks-dir", type=PATH, default=execute.NOTEBOOKS_DIR, show_default=True)
+@click.option("--cell-timeout", type=float, help="seconds any one cell may run (default: none)")
+@click.option("--overwrite", "--fresh", is_flag=True,
+              help="delete what the run directory holds and start afresh")
+@click.option("--from", "from_step", type=STEP_NAMES,
+              help="re-run this step and the later ones of an existing run")
+@click.option("--to", "to_step", type=STEP_NAMES, help="stop after this step")
+def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Path | None,
+        notebooks_dir: Path, cell_timeout: float | None, overwrite: bool,
+        from_step: str | None, to_step: str | None) -> None:
+    """Check every parameter, then run the notebooks."""
+    execute.run(parameters_file, overrides, run_dir, notebooks_dir.resolve(), cell_timeout,
+                overwrite, from_step, to_step)
+
+
+@cli.command(help="(Re)build a run's report.html.")
+@click.argument("run_dir", type=PATH)
+def report(run_dir: Path) -> None:
+    """Write report.html from the run's executed notebooks."""
+    from helpers.runner.report import build_report
+
+    click.echo(f"report: {build_report(run_dir)}")
+
+
+@cli.command(help="Copy a run's notebooks, metrics and figures to reports/reference/NAME.")
+@click.argument("run_dir", type=PATH)
+@click.argument("name")
+@click.option("--seed-runs", type=PATH, multiple=True, metavar="RUN_DIR",
+              help="the same profile run with another seed (repeatable): the median run is "
+                   "published and metrics.json lists every seed's accuracy")
+def publish(run_dir: Path, name: str, seed_runs: Sequence[Path]) -> None:
+    """Publish a finished run as a committed reference."""
+    from helpers.runner.references import publish_reference
+
+    click.echo(f"reference: {publish_reference(run_dir, name, other_seed_runs=tuple(seed_runs))}")
+
+
+@cli.command("refresh-notebooks",
+             help="Execute notebooks/ in place with their defaults (the outputs nbval checks).")
+def refresh_notebooks() -> None:
+    """Re-execute the committed notebooks."""
+    execute.execute_in_place()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `imgclf` and `python -m helpers.runner`: 0, or 1 with one error line."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="imgclf",
+                 standalone_mode=False)
+    except click.exceptions.Exit as stop:
+        return stop.exit_code
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.Abort:
+        return 130
+    except RUNNER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0

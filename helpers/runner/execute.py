@@ -1,0 +1,214 @@
+"""Run the numbered notebooks in order with papermill, into one run directory.
+
+The library side of the runner: `helpers.runner.cli` is its command line.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from helpers import artifacts, parameters
+from helpers.datasets import LOAD_PARAMETERS, PATH_PARAMETERS
+from helpers.parameters import ParameterError
+from helpers.runner import steps
+from helpers.runner.exceptions import InputDataError, StepFailedError
+from helpers.runner.manifest import write_manifest
+from helpers.streams import native_stderr_to
+
+NOTEBOOKS = ("01_load_data", "02_preprocess", "03_build_model", "04_train", "05_evaluate",
+             "06_misclassifications", "07_export")
+NOTEBOOKS_DIR = artifacts.PROJECT_ROOT / "notebooks"
+RUNS_DIR = artifacts.PROJECT_ROOT / "reports" / "runs"
+LOAD_STEP = "01_load_data"
+
+
+def _print_flushed(text: str, end: str = "\n") -> None:
+    print(text, end=end, flush=True)
+
+
+def declared_parameters(notebooks_dir: Path = NOTEBOOKS_DIR,
+                        notebooks: Sequence[str] = NOTEBOOKS) -> dict[str, dict[str, Any]]:
+    """For each notebook, the parameters its `parameters` cell declares (papermill's inspect)."""
+    import papermill
+
+    declared = {}
+    for name in notebooks:
+        path = notebooks_dir / f"{name}.ipynb"
+        if not path.is_file():
+            raise FileNotFoundError(f"notebook {path} is missing")
+        declared[name] = papermill.inspect_notebook(str(path))
+    return declared
+
+
+def check_dataset(checked: parameters.RunParameters) -> None:
+    """Load the dataset as 01_load_data will, so bad input fails before the run dir is touched.
+
+    This reads the data twice (here and in the notebook), a few seconds for the largest
+    datasets, in exchange for never leaving a half-started or wiped run behind.
+    """
+    from helpers.datasets import load_dataset
+
+    arguments = {name: getattr(checked, name) for name in LOAD_PARAMETERS}
+    try:
+        data = load_dataset(**arguments)
+    except (ValueError, FileNotFoundError) as error:
+        raise InputDataError(f"dataset {arguments.get('dataset')!r} cannot be loaded, so "
+                             f"nothing was run or written: {error}") from error
+    problems = parameters.subset_problems(checked, len(data.class_names))
+    if problems:
+        raise ParameterError("; ".join(problems))
+
+
+def new_run_dir(profile: str, runs_dir: Path = RUNS_DIR) -> Path:
+    """A fresh folder reports/runs/<UTC time>-<profile>, never an existing one."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    candidate = runs_dir / f"{stamp}-{profile}"
+    suffix = 1
+    while candidate.exists():
+        suffix += 1
+        candidate = runs_dir / f"{stamp}-{profile}-{suffix}"
+    return candidate
+
+
+def execute_steps(step_plan: Sequence[steps.StepPlan],
+                  parameters_by_step: Mapping[str, Mapping[str, Any]], run_dir: Path,
+                  notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float | None = None,
+                  log: Callable[..., None] = _print_flushed) -> None:
+    """Execute the planned notebooks in order, recording each in steps.json."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    for position, step in enumerate(step_plan, start=1):
+        name = step.name
+        label = f"[{position}/{len(step_plan)}] {name:<22}"
+        if not step.runs:
+            log(f"{label}{step.reason}")
+            continue
+        notebook = notebooks_dir / f"{name}.ipynb"
+        passed = dict(parameters_by_step[name])
+        steps.record(run_dir, name, steps.STARTED, passed, "")
+        output = run_dir / f"{name}.ipynb"
+        kernel_log = run_dir / "logs" / f"{name}.log"
+        started = time.perf_counter()
+        log(label + ("resuming, " if step.reason == "resuming" else ""), end="")
+        try:
+            # Kernels inherit file descriptor 2: their start-up warnings belong in the
+            # run's logs, not between the runner's progress lines.
+            with native_stderr_to(kernel_log):
+                # Every file a step writes is complete once its last cell has run, so the
+                # kernel is stopped at once: a graceful shutdown waits 1-2 s per notebook for
+                # TensorFlow's threads to wind down (about 5 s of the six notebooks' overhead).
+                papermill.execute_notebook(
+                    str(notebook), str(output), parameters={**passed, "run_dir": str(run_dir)},
+                    kernel_name="python3", progress_bar=False, cwd=str(notebooks_dir),
+                    execution_timeout=cell_timeout, shutdown_kernel="immediate")
+        except PapermillExecutionError as error:
+            log("FAILED")
+            raise StepFailedError(
+                f"{name} failed in cell {error.cell_index} (In [{error.exec_count}]): "
+                f"{error.ename}: {error.evalue}\nThe executed notebook, with the error, is "
+                f"{output}; the kernel's log is {kernel_log}") from error
+        except CellTimeoutError as error:
+            log("FAILED")
+            raise StepFailedError(
+                f"{name} failed: a cell ran longer than --cell-timeout {cell_timeout:g} s "
+                f"({error})\nThe executed notebook so far is {output}") from error
+        except DeadKernelError as error:
+            log("FAILED")
+            raise StepFailedError(
+                f"{name} failed: its kernel died (killed, or out of memory: "
+                f"try a smaller batch_size or max_train_images)\nThe executed notebook so far "
+                f"is {output}; the kernel's log is {kernel_log}") from error
+        seconds = round(time.perf_counter() - started, 2)
+        steps.record(run_dir, name, steps.COMPLETED, passed,
+                     steps.fingerprint(name, passed, notebook, run_dir), seconds)
+        log(f"done in {seconds:6.1f} s")
+
+
+def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Path | None,
+        notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float | None = None,
+        overwrite: bool = False, from_step: str | None = None, to_step: str | None = None,
+        log: Callable[..., None] = _print_flushed) -> Path:
+    """Check every parameter, plan the steps, then run the notebooks into one run directory.
+
+    A new run directory runs every step. An unfinished one (killed, or stopped by --to) is
+    continued: finished steps whose fingerprint is unchanged are skipped. A finished one is
+    refused unless --from re-runs its later steps or --overwrite starts it afresh.
+    """
+    given = parameters.read_parameters_file(parameters_file)
+    given.update({name: parameters.parse_override(value) for name, value in overrides})
+    checked = parameters.validate(given)  # before any work, every problem at once
+    declared = declared_parameters(notebooks_dir)
+    # Relative paths are meant from where the command was typed, not from notebooks/.
+    for name in PATH_PARAMETERS:
+        if given.get(name):
+            given[name] = str(Path(given[name]).resolve())
+    checked = checked.model_copy(update={name: given[name] for name in PATH_PARAMETERS
+                                         if name in given})
+    run_dir = (run_dir or new_run_dir(Path(parameters_file).stem)).resolve()
+    parameters_by_step = {name: {key: value for key, value in given.items()
+                                 if key in declared_names}
+                          for name, declared_names in declared.items()}
+    state = steps.read_state(run_dir)
+    holds_files = run_dir.is_dir() and any(run_dir.iterdir())
+    if holds_files and overwrite:
+        state = {}  # the old files go only once the new data is known to load
+    elif holds_files and not state:
+        raise ParameterError(f"run directory {run_dir} holds files but no {steps.STEPS_STATE}: "
+                             "choose another --run-dir, or pass --overwrite to replace it")
+    elif (state and from_step is None and to_step is None
+          and all(state.get(name, {}).get("status") == steps.COMPLETED for name in declared)):
+        raise ParameterError(f"run directory {run_dir} already holds a finished run: re-run "
+                             "some of its steps with --from STEP, choose another --run-dir, "
+                             "or pass --overwrite to replace it")
+    fingerprints = {name: steps.fingerprint(name, parameters_by_step[name],
+                                            notebooks_dir / f"{name}.ipynb", run_dir)
+                    for name in state if name in declared}
+    step_plan = steps.plan(list(declared), state, parameters_by_step, fingerprints,
+                           from_step, to_step)
+    if any(step.runs for step in step_plan if step.name == LOAD_STEP):
+        check_dataset(checked)
+    if holds_files and overwrite:
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log(f"run directory: {run_dir}")
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    execute_steps(step_plan, parameters_by_step, run_dir, notebooks_dir, cell_timeout, log)
+    write_manifest(run_dir, given, steps.read_state(run_dir), started_at)
+    from helpers.runner.report import build_report
+
+    report = build_report(run_dir)
+    metrics_path = artifacts.artifact_path(run_dir, artifacts.METRICS)
+    if metrics_path.is_file():
+        metrics = artifacts.read_json(metrics_path)
+        log(f"test accuracy {metrics['test_accuracy']:.4f}, macro F1 "
+            f"{metrics['f1_macro']:.4f}, training {metrics['train_seconds']:.0f} s over "
+            f"{metrics['epochs_run']} epochs")
+    log(f"report: {report}")
+    return run_dir
+
+
+def execute_in_place(notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float = 1800) -> None:
+    """Re-run notebooks/ top to bottom with their own defaults and save their outputs.
+
+    This is how the committed outputs that nbval compares against are produced; tags and
+    metadata are kept.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    for name in NOTEBOOKS:
+        path = notebooks_dir / f"{name}.ipynb"
+        _print_flushed(f"{name:<22}", end="")
+        started = time.perf_counter()
+        notebook = nbformat.read(path, as_version=4)
+        NotebookClient(notebook, timeout=cell_timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(notebooks_dir)}}).execute()
+        artifacts.write_text(path, nbformat.writes(notebook) + "\n")
+        _print_flushed(f"done in {time.perf_counter() - started:6.1f} s")
