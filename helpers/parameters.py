@@ -148,8 +148,9 @@ def validate(values: Mapping[str, Any]) -> RunParameters:
     try:
         checked = RunParameters.model_validate(dict(values))
     except ValidationError as error:
-        raise ParameterError(_problems_text(error.errors()) +
-                             f". Valid parameters: {', '.join(PARAMETER_NAMES)}") from None
+        unknown = any(detail["type"] == "extra_forbidden" for detail in error.errors())
+        names = f". Valid parameters: {', '.join(PARAMETER_NAMES)}" if unknown else ""
+        raise ParameterError(_problems_text(error.errors()) + names) from None
     split_problems = subset_problems(checked)
     if split_problems:
         raise ParameterError("; ".join(split_problems))

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import artifacts, datasets, evaluation, models, preprocess, training
+from helpers import (
+    artifacts,
+    datasets,
+    evaluation,
+    models,
+    parameters,
+    preprocess,
+    records,
+    training,
+)
 
 
 def build_trained_run(run_dir: Path, train_images: int = 4000, test_images: int = 0,
@@ -18,10 +27,9 @@ def build_trained_run(run_dir: Path, train_images: int = 4000, test_images: int 
                               test_images, seed)
     datasets.write_dataset(run_dir, data)
     train_indices, val_indices = preprocess.stratified_split(data.y_train, 0.1, seed)
-    artifacts.write_arrays(run_dir / artifacts.SPLIT_INDICES, train=train_indices,
-                           validation=val_indices)
-    artifacts.write_json(run_dir / artifacts.PREPROCESS_INFO,
-                         {"val_fraction": 0.1, "seed": seed, "label_encoding": "sparse"})
+    records.save_split(run_dir, train_indices, val_indices, len(data.y_test),
+                       parameters.validate({"val_fraction": 0.1, "seed": seed}),
+                       preprocess.PIXEL_SCALE)
     training.set_global_seed(seed)
     model = models.build_cnn(data.image_shape, len(data.class_names), conv_filters=(16, 32),
                              dense_units=64, batch_norm=True)
@@ -58,10 +66,9 @@ def build_synthetic_run(run_dir: Path, image_shape: tuple[int, int, int],
     datasets.write_dataset(run_dir, datasets.Dataset("synthetic", x_train, y_train, x_test,
                                                      y_test, class_names, "random"))
     train_indices, val_indices = preprocess.stratified_split(y_train, 0.2, seed)
-    artifacts.write_arrays(run_dir / artifacts.SPLIT_INDICES, train=train_indices,
-                           validation=val_indices)
-    artifacts.write_json(run_dir / artifacts.PREPROCESS_INFO,
-                         {"val_fraction": 0.2, "seed": seed, "label_encoding": "sparse"})
+    records.save_split(run_dir, train_indices, val_indices, len(y_test),
+                       parameters.validate({"val_fraction": 0.2, "seed": seed}),
+                       preprocess.PIXEL_SCALE)
     model = models.build_cnn(image_shape, classes, conv_filters=(8,), dense_units=16)
     training.compile_model(model, 1e-3, "constant", 1, 1, "sparse")
     model.fit(x_train, y_train, batch_size=32, epochs=1, verbose=0)

@@ -120,23 +120,20 @@ def subsample(dataset: Dataset, max_train_images: int, max_test_images: int,
                    dataset.source, dataset.files)
 
 
-def write_dataset(run_dir: str | Path, dataset: Dataset) -> dict:
-    """Write the raw arrays and a description (with file checksums) for the later steps."""
+def write_dataset(run_dir: str | Path, dataset: Dataset) -> list[str]:
+    """01's outputs: the raw arrays and dataset.json (with file checksums); the names written."""
+    from helpers.records import DatasetRecord, write_record
+
     artifacts.write_arrays(artifacts.artifact_path(run_dir, artifacts.DATASET_ARRAYS),
                            x_train=dataset.x_train, y_train=dataset.y_train,
                            x_test=dataset.x_test, y_test=dataset.y_test)
-    info = {
-        "name": dataset.name,
-        "class_names": list(dataset.class_names),
-        "image_shape": list(dataset.image_shape),
-        "train_images": int(len(dataset.y_train)),
-        "test_images": int(len(dataset.y_test)),
-        "source": dataset.source,
-        "files": [{"path": str(path), "sha256": artifacts.file_sha256(path)}
-                  for path in dataset.files],
-    }
-    artifacts.write_json(artifacts.artifact_path(run_dir, artifacts.DATASET_INFO), info)
-    return info
+    write_record(run_dir, DatasetRecord(
+        name=dataset.name, class_names=list(dataset.class_names),
+        image_shape=list(dataset.image_shape), train_images=int(len(dataset.y_train)),
+        test_images=int(len(dataset.y_test)), source=dataset.source,
+        files=[{"path": str(path), "sha256": artifacts.file_sha256(path)}
+               for path in dataset.files]))
+    return [artifacts.DATASET_ARRAYS, DatasetRecord.FILE]
 
 
 def read_dataset_info(run_dir: str | Path) -> dict:

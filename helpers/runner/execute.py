@@ -15,6 +15,7 @@ from typing import Any
 from helpers import artifacts, parameters
 from helpers.datasets import LOAD_PARAMETERS, PATH_PARAMETERS
 from helpers.parameters import ParameterError
+from helpers.records import MetricsRecord, read_record_if_present
 from helpers.runner import steps
 from helpers.runner.exceptions import InputDataError, StepFailedError
 from helpers.runner.manifest import write_manifest
@@ -103,7 +104,7 @@ def execute_steps(step_plan: Sequence[steps.StepPlan],
             with native_stderr_to(kernel_log):
                 # Every file a step writes is complete once its last cell has run, so the
                 # kernel is stopped at once: a graceful shutdown waits 1-2 s per notebook for
-                # TensorFlow's threads to wind down (about 5 s of the six notebooks' overhead).
+                # TensorFlow's threads to wind down (about 5 s of the notebooks' overhead).
                 papermill.execute_notebook(
                     str(notebook), str(output), parameters={**passed, "run_dir": str(run_dir)},
                     kernel_name="python3", progress_bar=False, cwd=str(notebooks_dir),
@@ -184,12 +185,10 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     from helpers.runner.report import build_report
 
     report = build_report(run_dir)
-    metrics_path = artifacts.artifact_path(run_dir, artifacts.METRICS)
-    if metrics_path.is_file():
-        metrics = artifacts.read_json(metrics_path)
-        log(f"test accuracy {metrics['test_accuracy']:.4f}, macro F1 "
-            f"{metrics['f1_macro']:.4f}, training {metrics['train_seconds']:.0f} s over "
-            f"{metrics['epochs_run']} epochs")
+    metrics = read_record_if_present(run_dir, MetricsRecord)
+    if metrics:
+        log(f"test accuracy {metrics.test_accuracy:.4f}, macro F1 {metrics.f1_macro:.4f}, "
+            f"training {metrics.train_seconds:.0f} s over {metrics.epochs_run} epochs")
     log(f"report: {report}")
     return run_dir
 

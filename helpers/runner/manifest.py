@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from helpers import artifacts
+from helpers.records import DatasetRecord, TrainingRecord, read_record_if_present
 
 
 def write_manifest(run_dir: Path, parameters: Mapping[str, Any],
                    step_state: Mapping[str, Mapping[str, Any]], started_at: str) -> Path:
     """manifest.json: what ran, on what, from which code and data, and how long each step took."""
-    dataset_info = _read_if_present(run_dir, artifacts.DATASET_INFO)
+    dataset = read_record_if_present(run_dir, DatasetRecord)
     # The training kernel reported its devices; asking TensorFlow here again would cost
     # the runner a TensorFlow import.
-    devices = _read_if_present(run_dir, artifacts.TRAINING_INFO).get("devices", [])
+    trained = read_record_if_present(run_dir, TrainingRecord)
+    devices = trained.devices if trained else []
     step_seconds = {name: record.get("seconds") for name, record in step_state.items()}
     manifest = {
         "started_at": started_at,
@@ -26,13 +28,9 @@ def write_manifest(run_dir: Path, parameters: Mapping[str, Any],
         "git": artifacts.git_state(),
         "versions": artifacts.package_versions(),
         "machine": artifacts.machine_info([device for device in devices if device != "CPU"]),
-        "dataset": {key: dataset_info.get(key) for key in ("name", "source", "files")},
+        "dataset": ({"name": dataset.name, "source": dataset.source, "files": dataset.files}
+                    if dataset else {"name": None, "source": None, "files": None}),
         "step_seconds": step_seconds,
         "total_seconds": round(sum(seconds or 0 for seconds in step_seconds.values()), 2),
     }
     return artifacts.write_json(artifacts.artifact_path(run_dir, artifacts.MANIFEST), manifest)
-
-
-def _read_if_present(run_dir: Path, name: str) -> dict[str, Any]:
-    path = artifacts.artifact_path(run_dir, name)
-    return artifacts.read_json(path) if path.is_file() else {}

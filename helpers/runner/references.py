@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from helpers import artifacts
+from helpers.records import MetricsRecord, TrainingRecord, read_record
 
 REFERENCE_DIR = artifacts.PROJECT_ROOT / "reports" / "reference"
 # What a committed reference keeps: the report material, none of the large arrays or models.
@@ -33,10 +34,8 @@ def seed_runs_summary(run_dirs: list[Path]) -> tuple[dict, Path]:
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"the runs must have different seeds, got {seeds}")
     rows = [{"seed": seed,
-             "test_accuracy": artifacts.read_json(
-                 artifacts.artifact_path(run, artifacts.METRICS))["test_accuracy"],
-             "train_seconds": artifacts.read_json(
-                 artifacts.artifact_path(run, artifacts.TRAINING_INFO))["train_seconds"]}
+             "test_accuracy": read_record(run, MetricsRecord).test_accuracy,
+             "train_seconds": read_record(run, TrainingRecord).train_seconds}
             for run, seed in zip(run_dirs, seeds, strict=True)]
     ranked = sorted(range(len(rows)), key=lambda index: rows[index]["test_accuracy"])
     median = ranked[(len(rows) - 1) // 2]  # for an even count, the lower of the middle two

@@ -18,7 +18,6 @@ from conftest import FASHION_FILES, real_fashion_mnist_available
 from helpers import artifacts, datasets
 from helpers.parameters import ParameterError
 from helpers.runner import execute as pipeline
-from helpers.runner import references
 
 DEFAULT_PARAMS = artifacts.PROJECT_ROOT / "params" / "default.yaml"
 FIGURES = ("samples", "class_distribution", "training_curves", "confusion_counts",
@@ -148,63 +147,6 @@ def test_full_pipeline_on_a_real_subset(tmp_path: Path) -> None:
     test_images = artifacts.read_arrays(run_dir / artifacts.DATASET_ARRAYS)["x_test"][:5]
     stored = artifacts.read_arrays(run_dir / artifacts.PREDICTIONS)["probabilities"][:5]
     np.testing.assert_allclose(model.predict(test_images, verbose=0), stored, atol=1e-5)
-
-
-def test_publish_reference_keeps_small_files_only(tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    (run_dir / "figures").mkdir(parents=True)
-    for name in ("01_load_data.ipynb", "metrics.json", "manifest.json", "history.csv",
-                 "figures/samples.png", "model.keras", "dataset.npz", "report.html"):
-        (run_dir / name).write_text(name)
-    references = tmp_path / "reference"
-    (references / "default").mkdir(parents=True)
-    (references / "default" / "stale.json").write_text("old")
-    published = references.publish_reference(run_dir, "default", references)
-    kept = sorted(str(path.relative_to(published)) for path in published.rglob("*")
-                  if path.is_file())
-    assert kept == ["01_load_data.ipynb", "figures/samples.png", "history.csv",
-                    "manifest.json", "metrics.json"]
-    assert sorted(path.name for path in references.iterdir()) == ["default"]
-
-
-def finished_run(run_dir: Path, seed: int, accuracy: float, **parameters: object) -> Path:
-    """A run directory holding what publishing reads: manifest, metrics, training record."""
-    (run_dir / "figures").mkdir(parents=True)
-    artifacts.write_json(run_dir / artifacts.MANIFEST,
-                         {"parameters": {"epochs": 30, **parameters, "seed": seed}})
-    artifacts.write_json(run_dir / artifacts.METRICS, {"test_accuracy": accuracy})
-    artifacts.write_json(run_dir / artifacts.TRAINING_INFO, {"train_seconds": 600.0 + seed})
-    (run_dir / "04_train.ipynb").write_text(f"seed {seed}")
-    return run_dir
-
-
-def test_publishing_three_seeds_keeps_the_median_run_and_lists_every_seed(
-        tmp_path: Path) -> None:
-    runs = [finished_run(tmp_path / f"seed{seed}", seed, accuracy)
-            for seed, accuracy in [(1, 0.9431), (2, 0.9447), (3, 0.9402)]]
-    published = references.publish_reference(runs[0], "best", tmp_path / "reference",
-                                         other_seed_runs=tuple(runs[1:]))
-    metrics = json.loads((published / artifacts.METRICS).read_text())
-    assert metrics["test_accuracy"] == 0.9431  # seed 1's run: the median
-    assert (published / "04_train.ipynb").read_text() == "seed 1"
-    assert metrics["seeds"]["median_test_accuracy"] == 0.9431
-    assert [(run["seed"], run["test_accuracy"], run["train_seconds"])
-            for run in metrics["seeds"]["runs"]] == [(1, 0.9431, 601.0), (2, 0.9447, 602.0),
-                                                     (3, 0.9402, 603.0)]
-
-
-def test_seed_runs_must_share_every_other_parameter(tmp_path: Path) -> None:
-    first = finished_run(tmp_path / "a", 1, 0.94)
-    second = finished_run(tmp_path / "b", 2, 0.95, epochs=40)
-    with pytest.raises(ValueError, match="differs from .* in more than the seed: epochs"):
-        references.publish_reference(first, "best", tmp_path / "reference",
-                                 other_seed_runs=(second,))
-    assert not (tmp_path / "reference" / "best").exists()
-
-
-def test_unfinished_run_cannot_be_published(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="only a finished run"):
-        references.publish_reference(tmp_path, "default", tmp_path / "reference")
 
 
 def notebooks_with_extra_cell(tmp_path: Path, source: str) -> Path:

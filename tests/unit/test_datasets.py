@@ -103,7 +103,9 @@ def test_subsample_keeps_class_shares(fashion_dir: Path) -> None:
 def test_write_dataset_records_checksums(fashion_dir: Path, tmp_path: Path) -> None:
     data = datasets.load_dataset("fashion_mnist", fashion_dir, download=False)
     run_dir = tmp_path / "run"
-    info = datasets.write_dataset(run_dir, data)
+    assert datasets.write_dataset(run_dir, data) == [artifacts.DATASET_ARRAYS,
+                                                     artifacts.DATASET_INFO]
+    info = datasets.read_dataset_info(run_dir)
     assert info["image_shape"] == [28, 28, 1] and len(info["files"]) == 4
     assert info["files"][0]["sha256"] == artifacts.file_sha256(data.files[0])
     saved = artifacts.read_arrays(run_dir / artifacts.DATASET_ARRAYS)

@@ -1,0 +1,212 @@
+"""The JSON records each step leaves in the run directory, defined once, and the helpers that
+write them: every notebook's "save" cell is one call here, and the runner, the report and
+serving read the same models back.
+
+    01_load_data   dataset.json       DatasetRecord    (datasets.write_dataset)
+    02_preprocess  preprocess.json    PreprocessRecord (save_split, with split.npz)
+    03_build_model model.json         ModelRecord      (save_untrained_model)
+    04_train       training.json      TrainingRecord   (save_trained_model, with model.keras)
+    05_evaluate    metrics.json       MetricsRecord    (save_evaluation)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from helpers import artifacts
+from helpers.parameters import RunParameters
+
+# The architecture parameters 03 builds from; model.json records them as they were.
+ARCHITECTURE_PARAMETERS = ("conv_filters", "kernel_size", "convs_per_block", "dense_units",
+                           "dropout_rate", "batch_norm", "l2_weight")
+
+
+class Record(BaseModel):
+    """A step's JSON record: its file name in the run directory and the step that writes it."""
+
+    model_config = ConfigDict(extra="allow")  # older runs' extra keys stay readable
+    FILE: ClassVar[str]
+    STEP: ClassVar[str]
+
+
+class DatasetRecord(Record):
+    """What 01 loaded: class names, image shape, sizes, and the source files' checksums."""
+
+    FILE, STEP = artifacts.DATASET_INFO, "01_load_data"
+    name: str
+    class_names: list[str]
+    image_shape: list[int]
+    train_images: int
+    test_images: int
+    source: str
+    files: list[dict[str, str]]
+
+
+class PreprocessRecord(Record):
+    """How 02 split and encoded: sizes of each part, the label encoding, the seed."""
+
+    FILE, STEP = artifacts.PREPROCESS_INFO, "02_preprocess"
+    val_fraction: float
+    seed: int
+    label_encoding: str
+    train_images: int
+    validation_images: int
+    test_images: int
+    pixel_scale: float
+
+
+class ModelRecord(Record):
+    """What 03 built: parameter counts, the architecture parameters and the compute dtype."""
+
+    FILE, STEP = artifacts.MODEL_INFO, "03_build_model"
+    parameters: dict[str, int]
+    architecture: dict[str, Any]
+    compute_dtype_policy: str
+    seed: int
+
+
+class TrainingRecord(Record):
+    """How 04 trained: time, epochs, the best epoch, the optimizer settings and the devices."""
+
+    FILE, STEP = artifacts.TRAINING_INFO, "04_train"
+    train_seconds: float
+    epochs_run: int
+    best_epoch: int
+    learning_rate: float
+    lr_schedule: str
+    batch_size: int
+    global_batch_size: int
+    epochs: int
+    label_smoothing: float
+    ema_momentum: float
+    seed: int
+    augmentation: dict[str, float | bool]
+    devices: list[str]
+    replicas: int
+    compute_dtype_policy: str
+
+
+class MetricsRecord(Record):
+    """Every test figure of 05, with the confusion matrix and the training time beside them."""
+
+    FILE, STEP = artifacts.METRICS, "05_evaluate"
+    test_accuracy: float
+    precision_macro: float
+    recall_macro: float
+    f1_macro: float
+    precision_weighted: float
+    recall_weighted: float
+    f1_weighted: float
+    test_images: int
+    per_class: dict[str, dict[str, float | int]]  # precision, recall, f1; support a count
+    confusion_matrix: list[list[int]]
+    class_names: list[str]
+    train_seconds: float
+    epochs_run: int
+    best_epoch: int
+
+
+RecordType = TypeVar("RecordType", bound=Record)
+
+
+def write_record(run_dir: str | Path, record: Record) -> Path:
+    """Write a record to its file in the run directory (atomically)."""
+    return artifacts.write_json(artifacts.artifact_path(run_dir, record.FILE),
+                                record.model_dump())
+
+
+def read_record(run_dir: str | Path, kind: type[RecordType]) -> RecordType:
+    """A step's record, or an error naming the step that must run first."""
+    path = artifacts.require(run_dir, kind.FILE, kind.STEP)
+    return kind.model_validate(artifacts.read_json(path))
+
+
+def read_record_if_present(run_dir: str | Path, kind: type[RecordType]) -> RecordType | None:
+    """A step's record, or None when that step has not run."""
+    path = artifacts.artifact_path(run_dir, kind.FILE)
+    return kind.model_validate(artifacts.read_json(path)) if path.is_file() else None
+
+
+def save_split(run_dir: str | Path, train_indices: np.ndarray, validation_indices: np.ndarray,
+               test_images: int, parameters: RunParameters, pixel_scale: float) -> list[str]:
+    """02's outputs: the split's indices (split.npz) and preprocess.json; the names written."""
+    artifacts.write_arrays(artifacts.artifact_path(run_dir, artifacts.SPLIT_INDICES),
+                           train=train_indices, validation=validation_indices)
+    write_record(run_dir, PreprocessRecord(
+        val_fraction=parameters.val_fraction, seed=parameters.seed,
+        label_encoding=parameters.label_encoding, train_images=len(train_indices),
+        validation_images=len(validation_indices), test_images=int(test_images),
+        pixel_scale=pixel_scale))
+    return [artifacts.SPLIT_INDICES, PreprocessRecord.FILE]
+
+
+def save_untrained_model(run_dir: str | Path, model: Any, parameter_counts: dict[str, int],
+                         parameters: RunParameters, compute_dtype_policy: str) -> list[str]:
+    """03's outputs: the untrained model and model.json; the names written."""
+    artifacts.save_with(artifacts.artifact_path(run_dir, artifacts.UNTRAINED_MODEL), model.save)
+    write_record(run_dir, ModelRecord(
+        parameters=parameter_counts,
+        architecture={name: getattr(parameters, name) for name in ARCHITECTURE_PARAMETERS},
+        compute_dtype_policy=compute_dtype_policy, seed=parameters.seed))
+    return [artifacts.UNTRAINED_MODEL, ModelRecord.FILE]
+
+
+def save_trained_model(run_dir: str | Path, model: Any, result: Any,
+                       parameters: RunParameters, global_batch_size: int,
+                       devices: list[str], replicas: int,
+                       compute_dtype_policy: str) -> list[str]:
+    """04's outputs: model.keras, history.csv and training.json; the names written.
+
+    `result` is training.fit's TrainingResult; `model` the model to keep (computing in float32).
+    """
+    artifacts.save_with(artifacts.artifact_path(run_dir, artifacts.MODEL), model.save)
+    artifacts.write_text(artifacts.artifact_path(run_dir, artifacts.HISTORY),
+                         result.history.to_csv(index=False))
+    write_record(run_dir, TrainingRecord(
+        train_seconds=round(result.train_seconds, 2), epochs_run=result.epochs_run,
+        best_epoch=result.best_epoch, learning_rate=parameters.learning_rate,
+        lr_schedule=parameters.lr_schedule, batch_size=parameters.batch_size,
+        global_batch_size=global_batch_size, epochs=parameters.epochs,
+        label_smoothing=parameters.label_smoothing, ema_momentum=parameters.ema_momentum,
+        seed=parameters.seed,
+        augmentation={"flip": parameters.augment_flip, "shift": parameters.augment_shift,
+                      "erase": parameters.augment_erase},
+        devices=list(devices), replicas=replicas, compute_dtype_policy=compute_dtype_policy))
+    return [artifacts.MODEL, artifacts.HISTORY, TrainingRecord.FILE]
+
+
+def save_predictions(run_dir: str | Path, probabilities: np.ndarray,
+                     true_labels: np.ndarray) -> list[str]:
+    """05's test-set class probabilities (predictions.npz), which 06 reads; the names written."""
+    artifacts.write_arrays(artifacts.artifact_path(run_dir, artifacts.PREDICTIONS),
+                           probabilities=probabilities, true_labels=true_labels)
+    return [artifacts.PREDICTIONS]
+
+
+def save_evaluation(run_dir: str | Path, metrics: dict[str, Any], confusion: np.ndarray,
+                    class_names: list[str], report_text: str) -> list[str]:
+    """05's outputs: metrics.json (with 04's time and epochs) and the per-class report."""
+    trained = read_record(run_dir, TrainingRecord)
+    write_record(run_dir, MetricsRecord(
+        **metrics, confusion_matrix=confusion.tolist(), class_names=list(class_names),
+        train_seconds=trained.train_seconds, epochs_run=trained.epochs_run,
+        best_epoch=trained.best_epoch))
+    artifacts.write_text(artifacts.artifact_path(run_dir, artifacts.CLASSIFICATION_REPORT),
+                         report_text)
+    return [MetricsRecord.FILE, artifacts.CLASSIFICATION_REPORT]
+
+
+def save_confused_pairs(run_dir: str | Path, pairs: Any) -> list[str]:
+    """06's table of the most-confused class pairs (a pandas DataFrame) as CSV."""
+    artifacts.write_text(artifacts.artifact_path(run_dir, artifacts.CONFUSED_PAIRS),
+                         pairs.to_csv(index=False))
+    return [artifacts.CONFUSED_PAIRS]
+
+
+def files_written(names: list[str]) -> str:
+    """The one line a save cell prints: which files it wrote, without paths or checksums."""
+    return "Files written: " + ", ".join(names)
