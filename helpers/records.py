@@ -17,7 +17,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from helpers import artifacts
+from helpers import artifacts, onednn
 from helpers.parameters import RunParameters
 
 # The architecture parameters 03 builds from; model.json records them as they were.
@@ -88,6 +88,7 @@ class TrainingRecord(Record):
     devices: list[str]
     replicas: int
     compute_dtype_policy: str
+    onednn: dict[str, Any] = {}  # whether oneDNN kernels ran, and who chose (helpers.onednn)
 
 
 class MetricsRecord(Record):
@@ -175,7 +176,8 @@ def save_trained_model(run_dir: str | Path, model: Any, result: Any,
         seed=parameters.seed,
         augmentation={"flip": parameters.augment_flip, "shift": parameters.augment_shift,
                       "erase": parameters.augment_erase},
-        devices=list(devices), replicas=replicas, compute_dtype_policy=compute_dtype_policy))
+        devices=list(devices), replicas=replicas, compute_dtype_policy=compute_dtype_policy,
+        onednn=onednn.state()))
     return [artifacts.MODEL, artifacts.HISTORY, TrainingRecord.FILE]
 
 

@@ -18,6 +18,7 @@ from helpers.parameters import ParameterError
 from helpers.records import MetricsRecord, read_record_if_present
 from helpers.runner import steps
 from helpers.runner.exceptions import InputDataError, StepFailedError
+from helpers.runner.live import EpochTail
 from helpers.runner.manifest import write_manifest
 from helpers.streams import native_stderr_to
 
@@ -80,11 +81,10 @@ def execute_steps(step_plan: Sequence[steps.StepPlan],
                   parameters_by_step: Mapping[str, Mapping[str, Any]], run_dir: Path,
                   notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float | None = None,
                   log: Callable[..., None] = _print_flushed) -> None:
-    """Execute the planned notebooks in order, recording each in steps.json."""
-    import papermill
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from papermill.exceptions import PapermillExecutionError
+    """Execute the planned notebooks in order, recording each in steps.json.
 
+    One line per step; while a step trains, its epochs are shown as they finish.
+    """
     for position, step in enumerate(step_plan, start=1):
         name = step.name
         label = f"[{position}/{len(step_plan)}] {name:<22}"
@@ -94,42 +94,57 @@ def execute_steps(step_plan: Sequence[steps.StepPlan],
         notebook = notebooks_dir / f"{name}.ipynb"
         passed = dict(parameters_by_step[name])
         steps.record(run_dir, name, steps.STARTED, passed, "")
-        output = run_dir / f"{name}.ipynb"
-        kernel_log = run_dir / "logs" / f"{name}.log"
         started = time.perf_counter()
         log(label + ("resuming, " if step.reason == "resuming" else ""), end="")
+        epochs = EpochTail(artifacts.artifact_path(run_dir, artifacts.EPOCH_LOG), log)
         try:
-            # Kernels inherit file descriptor 2: their start-up warnings belong in the
-            # run's logs, not between the runner's progress lines.
-            with native_stderr_to(kernel_log):
-                # Every file a step writes is complete once its last cell has run, so the
-                # kernel is stopped at once: a graceful shutdown waits 1-2 s per notebook for
-                # TensorFlow's threads to wind down (about 5 s of the notebooks' overhead).
-                papermill.execute_notebook(
-                    str(notebook), str(output), parameters={**passed, "run_dir": str(run_dir)},
-                    kernel_name="python3", progress_bar=False, cwd=str(notebooks_dir),
-                    execution_timeout=cell_timeout, shutdown_kernel="immediate")
-        except PapermillExecutionError as error:
-            log("FAILED")
-            raise StepFailedError(
-                f"{name} failed in cell {error.cell_index} (In [{error.exec_count}]): "
-                f"{error.ename}: {error.evalue}\nThe executed notebook, with the error, is "
-                f"{output}; the kernel's log is {kernel_log}") from error
-        except CellTimeoutError as error:
-            log("FAILED")
-            raise StepFailedError(
-                f"{name} failed: a cell ran longer than --cell-timeout {cell_timeout:g} s "
-                f"({error})\nThe executed notebook so far is {output}") from error
-        except DeadKernelError as error:
-            log("FAILED")
-            raise StepFailedError(
-                f"{name} failed: its kernel died (killed, or out of memory: "
-                f"try a smaller batch_size or max_train_images)\nThe executed notebook so far "
-                f"is {output}; the kernel's log is {kernel_log}") from error
+            with epochs:
+                execute_notebook(notebook, run_dir, passed, notebooks_dir, cell_timeout)
+        except StepFailedError:
+            log(f"{label}FAILED" if epochs.lines_shown else "FAILED")
+            raise
         seconds = round(time.perf_counter() - started, 2)
         steps.record(run_dir, name, steps.COMPLETED, passed,
                      steps.fingerprint(name, passed, notebook, run_dir), seconds)
-        log(f"done in {seconds:6.1f} s")
+        log(f"{label if epochs.lines_shown else ''}done in {seconds:6.1f} s")
+
+
+def execute_notebook(notebook: Path, run_dir: Path, parameters: Mapping[str, Any],
+                     notebooks_dir: Path, cell_timeout: float | None) -> Path:
+    """Run one notebook into the run directory; a failure names the cell and the log."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    name = notebook.stem
+    output = run_dir / notebook.name
+    kernel_log = run_dir / "logs" / f"{name}.log"
+    try:
+        # Kernels inherit file descriptor 2: their start-up warnings belong in the
+        # run's logs, not between the runner's progress lines.
+        with native_stderr_to(kernel_log):
+            # Every file a step writes is complete once its last cell has run, so the
+            # kernel is stopped at once: a graceful shutdown waits 1-2 s per notebook for
+            # TensorFlow's threads to wind down (about 5 s of the notebooks' overhead).
+            papermill.execute_notebook(
+                str(notebook), str(output), parameters={**parameters, "run_dir": str(run_dir)},
+                kernel_name="python3", progress_bar=False, cwd=str(notebooks_dir),
+                execution_timeout=cell_timeout, shutdown_kernel="immediate")
+    except PapermillExecutionError as error:
+        raise StepFailedError(
+            f"{name} failed in cell {error.cell_index} (In [{error.exec_count}]): "
+            f"{error.ename}: {error.evalue}\nThe executed notebook, with the error, is "
+            f"{output}; the kernel's log is {kernel_log}") from error
+    except CellTimeoutError as error:
+        raise StepFailedError(
+            f"{name} failed: a cell ran longer than --cell-timeout {cell_timeout:g} s "
+            f"({error})\nThe executed notebook so far is {output}") from error
+    except DeadKernelError as error:
+        raise StepFailedError(
+            f"{name} failed: its kernel died (killed, or out of memory: "
+            f"try a smaller batch_size or max_train_images)\nThe executed notebook so far "
+            f"is {output}; the kernel's log is {kernel_log}") from error
+    return output
 
 
 def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Path | None,

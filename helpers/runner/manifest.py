@@ -28,6 +28,7 @@ def write_manifest(run_dir: Path, parameters: Mapping[str, Any],
         "git": artifacts.git_state(),
         "versions": artifacts.package_versions(),
         "machine": artifacts.machine_info([device for device in devices if device != "CPU"]),
+        "onednn": trained.onednn if trained else None,  # as the training kernel ran it
         "dataset": ({"name": dataset.name, "source": dataset.source, "files": dataset.files}
                     if dataset else {"name": None, "source": None, "files": None}),
         "step_seconds": step_seconds,

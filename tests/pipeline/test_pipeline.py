@@ -113,6 +113,9 @@ def test_full_pipeline_on_a_real_subset(tmp_path: Path) -> None:
         assert (run_dir / f"{name}.ipynb").is_file()
     for name in FIGURES:
         assert artifacts.figure_path(run_dir, name).stat().st_size > 5_000, name
+    # The epoch was shown as it finished, and TensorBoard has the curves.
+    assert re.search(r"\n {6}\d\d:\d\d:\d\d  epoch   1/1  loss [0-9.]+  accuracy", result.stdout)
+    assert list((run_dir / artifacts.TENSORBOARD_DIR / "validation").glob("events.out.*"))
 
     metrics = json.loads((run_dir / artifacts.METRICS).read_text())
     assert metrics["test_images"] == 500 and metrics["epochs_run"] == 1
@@ -129,6 +132,7 @@ def test_full_pipeline_on_a_real_subset(tmp_path: Path) -> None:
     assert manifest["parameters"]["epochs"] == 1
     assert list(manifest["step_seconds"]) == list(pipeline.NOTEBOOKS)
     assert len(manifest["dataset"]["files"]) == 4 and manifest["versions"]["keras"]
+    assert manifest["onednn"]["set_by"] in ("helpers", "user", "tensorflow default")
     assert "commit" in manifest["git"]
 
     # Each notebook received only the parameters it declares.
