@@ -1,0 +1,54 @@
+"""On Colab, runs live on Google Drive and a new machine finds them where it left them."""
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from helpers import colab
+
+
+@pytest.fixture
+def fake_colab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A google.colab module whose drive.mount makes a 'MyDrive' folder, as Colab's does."""
+    mounted: list[str] = []
+
+    def mount(mount_point: str) -> None:
+        (Path(mount_point) / "MyDrive").mkdir(parents=True, exist_ok=True)
+        mounted.append(mount_point)
+
+    google = types.ModuleType("google")
+    module = types.ModuleType("google.colab")
+    module.drive = types.SimpleNamespace(mount=mount)
+    google.colab = module
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", module)
+    return mounted
+
+
+def test_runs_move_to_drive_and_a_new_machine_finds_them(tmp_path: Path,
+                                                         fake_colab: list[str]) -> None:
+    drive = tmp_path / "drive"
+    project = tmp_path / "vm1" / "project"
+    old_run = project / "reports" / "runs" / "earlier"
+    old_run.mkdir(parents=True)
+    (old_run / "metrics.json").write_text("{}")
+
+    target = colab.keep_runs_on_drive(project, drive)
+    runs = project / "reports" / "runs"
+    assert runs.is_symlink() and runs.resolve() == target.resolve()
+    assert (target / "earlier" / "metrics.json").read_text() == "{}"  # moved, not lost
+    assert colab.keep_runs_on_drive(project, drive) == target  # the next notebook: no change
+    # Training writes its backup through the usual run_dir path; it lands on Drive.
+    backup = runs / "notebooks" / "checkpoints" / "backup" / "state.json"
+    backup.parent.mkdir(parents=True)
+    backup.write_text('{"epoch": 3}')
+
+    # The VM is gone; a new one clones the project afresh and mounts Drive again.
+    fresh = tmp_path / "vm2" / "project"
+    (fresh / "reports").mkdir(parents=True)
+    colab.keep_runs_on_drive(fresh, drive)
+    resumed = fresh / "reports" / "runs" / "notebooks" / "checkpoints" / "backup"
+    assert (resumed / "state.json").read_text() == '{"epoch": 3}'  # 04 resumes after epoch 3
+    assert fake_colab == [str(drive)] * 3
