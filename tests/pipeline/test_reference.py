@@ -1,4 +1,4 @@
-"""The committed reference runs are complete, meet their targets, and the README quotes them."""
+"""The committed reference runs are complete, meet their targets, and docs/ quotes them."""
 
 import json
 import re
@@ -18,10 +18,11 @@ DATASET_REFERENCES = {"default": ("fashion_mnist", 0.925, 10_000),
                       "mnist_5k": ("mnist_5k", 0.950, 1_000)}
 
 
-def readme_table(marker: str) -> list[list[str]]:
-    readme = (artifacts.PROJECT_ROOT / "README.md").read_text()
+def readme_table(page: str, marker: str) -> list[list[str]]:
+    """The rows of the table between <!-- marker --> comments in docs/<page>."""
+    readme = (artifacts.PROJECT_ROOT / "docs" / page).read_text()
     table = re.search(rf"<!-- {marker} -->(.*?)<!-- /{marker} -->", readme, re.S)
-    assert table, f"README.md lost its {marker} markers"
+    assert table, f"docs/{page} lost its {marker} markers"
     return [[cell.strip().strip("`") for cell in line.strip("|").split("|")]
             for line in table.group(1).strip().splitlines()[2:]]
 
@@ -67,7 +68,7 @@ def test_best_reference_is_the_median_of_three_seeds_each_within_fifteen_minutes
 @pytest.mark.parametrize("name", ["default", "best"])
 def test_readme_results_table_quotes_the_reference(name: str) -> None:
     metrics = json.loads((REFERENCES / name / artifacts.METRICS).read_text())
-    row = next(row for row in readme_table("results-table") if row[0] == name)
+    row = next(row for row in readme_table("results.md", "results-table") if row[0] == name)
     assert f"{metrics['test_accuracy']:.4f}" in " ".join(row)
     assert f"{metrics['f1_macro']:.4f}" in row
     for run in metrics.get("seeds", {}).get("runs", []):
@@ -75,7 +76,7 @@ def test_readme_results_table_quotes_the_reference(name: str) -> None:
 
 
 def test_readme_dataset_table_quotes_each_reference_run() -> None:
-    rows = readme_table("datasets-table")
+    rows = readme_table("datasets.md", "datasets-table")
     assert [row[0] for row in rows] == ["fashion_mnist", "mnist", "cifar10", "mnist_5k", "csv",
                                         "folder"]
     quoted = {row[5]: row[6] for row in rows if row[5] in DATASET_REFERENCES}

@@ -130,9 +130,9 @@ def test_reference_export_meets_the_int8_targets_and_the_readme_quotes_it() -> N
     rows = [export_benchmark.FormatFigures(**row) for row in info["formats"]]
     assert info["test_images"] == 10_000 and [row.format for row in rows] == list(export.FORMATS)
     assert export_benchmark.check_int8_targets(rows) == []
-    readme = (artifacts.PROJECT_ROOT / "README.md").read_text()
+    readme = (artifacts.PROJECT_ROOT / "docs" / "serving.md").read_text()
     table = re.search(r"<!-- export-table -->(.*?)<!-- /export-table -->", readme, re.S)
-    assert table, "README.md lost its export table markers"
+    assert table, "docs/serving.md lost its export table markers"
     lines = [line for line in table.group(1).splitlines() if line.startswith("| ")][2:]
     assert len(lines) == len(rows)
     for line, row in zip(lines, rows, strict=True):
