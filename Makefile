@@ -8,7 +8,7 @@ RUN_DIR ?=
 RUN ?= $(shell ls -td reports/runs/*/ 2>/dev/null | head -1)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test lab report reference notebooks data example-data lint clean serve loadtest bench
+.PHONY: run test lab report reference notebooks data example-data lint clean serve loadtest bench tensorboard
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,14 +68,20 @@ loadtest: $(VENV)/.installed
 
 # Time to 0.90 test accuracy: keras.io's simple MNIST convnet against the default profile,
 # in one process on the same data (about 5 minutes on 2 cores), then training speed in
-# float32 against bfloat16 (about 2 minutes); both write to reports/runs/bench/.
+# float32 against bfloat16, then oneDNN on against off (each a few minutes); all three write
+# JSON to reports/runs/bench/.
 bench: $(VENV)/.installed data
 	$(PY) bench/time_to_accuracy.py
 	$(PY) bench/precision.py
+	$(PY) bench/onednn.py
 
 # Re-execute notebooks/ in place with their default parameters: the outputs nbval checks.
 notebooks: $(VENV)/.installed data
 	$(PY) -m helpers.runner refresh-notebooks
+
+# Every run's curves side by side (training writes TensorBoard event files into each run).
+tensorboard: $(VENV)/.installed
+	$(VENV)/bin/tensorboard --logdir reports/runs
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check helpers tests

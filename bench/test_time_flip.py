@@ -4,7 +4,7 @@ predictions beat the plain prediction of a trained run's model?
 Scores the run's test images with model.keras both ways and prints the two accuracies. The
 validation images are scored too, since a choice to keep it must not be made on the test set.
 (Measured on the best profile's three seeds, it gave too little to double the cost of every
-prediction, so the pipeline does not do it; see the README.)
+prediction, so the pipeline does not do it; see docs/results.md.)
 
     python bench/test_time_flip.py RUN_DIR [RUN_DIR ...]
 """

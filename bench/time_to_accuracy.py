@@ -4,7 +4,7 @@ Both train in this one process on the same real Fashion-MNIST arrays, one after 
 After every epoch the 10,000 test images are scored, for this benchmark only, and the time
 that scoring takes is left out of the timed span. Printed for each: the final test
 accuracy, the training seconds until the test accuracy first reached the target (0.90), and
-the ratio of the two. The result also goes to a JSON file for the README.
+the ratio of the two. The result also goes to a JSON file for docs/results.md.
 
     python bench/time_to_accuracy.py [--out reports/runs/bench/time_to_accuracy.json]
 """
