@@ -96,6 +96,7 @@ class MetricsRecord(Record):
 
     FILE, STEP = artifacts.METRICS, "05_evaluate"
     test_accuracy: float
+    test_loss: float | None = None  # cross-entropy; runs made before it was recorded lack it
     precision_macro: float
     recall_macro: float
     f1_macro: float

@@ -57,3 +57,11 @@ def test_one_hot_labels_become_indices() -> None:
 def test_length_mismatch_is_refused() -> None:
     with pytest.raises(ValueError, match="3 true labels but 2 predictions"):
         evaluation.classification_metrics(np.zeros(3, int), np.zeros(2, int), CLASSES)
+
+
+def test_test_loss_is_the_mean_cross_entropy_as_scikit_learn_computes_it() -> None:
+    labels = np.array([0, 1, 2, 1])
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4],
+                              [0.0, 0.0, 1.0]])
+    expected = sk_metrics.log_loss(labels, np.clip(probabilities, 1e-7, 1), labels=[0, 1, 2])
+    assert evaluation.cross_entropy(labels, probabilities) == pytest.approx(expected, rel=1e-4)
