@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 # Allowed values, which the stage modules also read (they import TensorFlow; this does not).
 Dataset = Literal["mnist", "fashion_mnist", "cifar10", "mnist_5k", "csv", "folder"]
+TestSplit = Literal["published", "pooled"]
 ColorMode = Literal["grayscale", "rgb"]
 LabelEncoding = Literal["sparse", "one_hot"]
 LearningRateSchedule = Literal["constant", "cosine"]
@@ -54,6 +55,7 @@ class RunParameters(BaseModel):
     train_path: str | None = None
     test_path: str | None = None
     test_fraction: Fraction = 0.2
+    split: TestSplit = "published"
     label_column: int | str = 0
     csv_header: bool | None = None
     image_shape: list[PositiveInt] | None = None

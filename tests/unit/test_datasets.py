@@ -111,3 +111,16 @@ def test_write_dataset_records_checksums(fashion_dir: Path, tmp_path: Path) -> N
     saved = artifacts.read_arrays(run_dir / artifacts.DATASET_ARRAYS)
     np.testing.assert_array_equal(saved["x_test"], data.x_test)
     assert datasets.read_dataset_info(run_dir)["class_names"] == list(data.class_names)
+
+
+def test_pooled_split_holds_out_a_stratified_share_of_all_images(fashion_dir: Path) -> None:
+    data = datasets.load_dataset("fashion_mnist", fashion_dir, download=False)
+    pooled = datasets.pool_and_split(data, 0.1, seed=3)
+    assert len(pooled.y_test) == 25 and len(pooled.y_train) == 225  # of 200 + 50 images
+    assert set(np.bincount(pooled.y_test)) <= {2, 3}  # every class keeps its share
+    everything = np.concatenate([pooled.x_train, pooled.x_test]).reshape(250, -1)
+    original = np.concatenate([data.x_train, data.x_test]).reshape(250, -1)
+    assert sorted(map(bytes, everything)) == sorted(map(bytes, original))  # disjoint, complete
+    again = datasets.pool_and_split(data, 0.1, seed=3)
+    np.testing.assert_array_equal(pooled.y_test, again.y_test)
+    assert "pooled" in pooled.source
