@@ -99,6 +99,7 @@ def _targets_for(model: keras.Model, labels: np.ndarray) -> np.ndarray:
     return labels
 
 
+# Ours: Keras's verbose=2 prints two lines per epoch with ms/step; the report wants one line.
 class EpochLine(keras.callbacks.Callback):
     """Prints one line per epoch (no per-batch progress bar): losses, accuracies, seconds."""
 
@@ -118,6 +119,8 @@ class EpochLine(keras.callbacks.Callback):
               f"{time.perf_counter() - self._started:5.1f} s", flush=True)
 
 
+# Ours, not ModelCheckpoint: Keras's writes best.keras in place, so a kill mid-save leaves a
+# truncated file (keras/src/saving/saving_lib.py save_model; test_callbacks_checkpoints.py).
 class BestCheckpoint(keras.callbacks.Callback):
     """Saves the model whenever validation loss improves, atomically (never a half-written file).
 
@@ -135,38 +138,45 @@ class BestCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         value = (logs or {}).get(self.monitor)
         if value is not None and value < self.best:
-            self.best = float(value)
             artifacts.save_with(self.path, lambda temporary: self.model.save(temporary))
+            self.best = float(value)
 
 
+# Ours, not BackupAndRestore (which does restore the epoch and the optimizer's state): it
+# overwrites latest.weights.h5 in place, so a kill mid-save leaves no backup to resume from.
 class EpochBackup(keras.callbacks.Callback):
     """After every epoch, saves what resuming needs: weights with the optimizer's state, the
     epoch, the history so far, the seconds trained and the best validation loss.
 
     The weights go to a new file per epoch and state.json, written atomically afterwards,
     names it: a kill at any moment leaves a state.json that points at complete weights.
+    It must come before SwapEMAWeights, which swaps the weight average into the model at an
+    epoch's end: the backup holds the trained weights and the average where they belong.
     """
 
-    def __init__(self, backup_dir: Path, checkpoint: BestCheckpoint, history_rows: list[dict],
-                 seconds_before: float) -> None:
+    def __init__(self, backup_dir: Path, history_rows: list[dict], seconds_before: float,
+                 best_val_loss: float) -> None:
         super().__init__()
         self.backup_dir = backup_dir
-        self.checkpoint = checkpoint
         self.rows = list(history_rows)
         self.seconds_before = seconds_before
+        self.best_val_loss = best_val_loss
         self._started = time.perf_counter()
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.rows.append({"epoch": epoch + 1,
-                          **{name: float(value) for name, value in (logs or {}).items()}})
+        row = {name: float(value) for name, value in (logs or {}).items()}
+        self.rows.append({"epoch": epoch + 1, **row})
+        # Recorded before the best checkpoint is saved: after a kill between the two, the
+        # resumed run may miss this improvement but never replaces it with a worse model.
+        self.best_val_loss = min(self.best_val_loss, row.get("val_loss", math.inf))
         weights = f"epoch-{epoch + 1:04d}.weights.h5"
         artifacts.save_with(self.backup_dir / weights, self.model.save_weights)
         artifacts.write_json(self.backup_dir / BACKUP_STATE, {
             "epoch": epoch + 1, "weights": weights, "history": self.rows,
-            "train_seconds": self.train_seconds(), "best_val_loss": self.checkpoint.best,
+            "train_seconds": self.train_seconds(), "best_val_loss": self.best_val_loss,
         })
         for older in self.backup_dir.glob("epoch-*.weights.h5"):
             if older.name != weights:
@@ -177,6 +187,7 @@ class EpochBackup(keras.callbacks.Callback):
         return self.seconds_before + time.perf_counter() - self._started
 
 
+# Ours, not TerminateOnNaN(raise_error=True), whose error does not say what to change.
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
     """Stops with an error (not silently, like TerminateOnNaN) when the loss becomes NaN or inf."""
 
@@ -199,6 +210,33 @@ def read_backup(backup_dir: Path) -> dict | None:
         raise FileNotFoundError(f"{state_path} names {state['weights']}, which is missing: "
                                 f"delete {backup_dir} to train from the start")
     return state
+
+
+def _resume(model: keras.Model, backup_dir: Path) -> dict:
+    """Load an interrupted run's weights and optimizer state; its state, or a fresh start's."""
+    state = read_backup(backup_dir)
+    if not state:
+        return {"epoch": 0, "history": [], "train_seconds": 0.0, "best_val_loss": math.inf}
+    model.optimizer.build(model.trainable_variables)  # so its state can be loaded too
+    model.load_weights(backup_dir / state["weights"])
+    print(f"resuming after epoch {state['epoch']} (backup in {backup_dir})", flush=True)
+    return state
+
+
+def _callbacks(model: keras.Model, epochs: int, early_stopping_patience: int,
+               checkpoint: BestCheckpoint, backup: EpochBackup,
+               extra_callbacks: Sequence[keras.callbacks.Callback],
+               ) -> list[keras.callbacks.Callback]:
+    """fit()'s callbacks, in the order their epoch ends must run."""
+    # With an average of the weights, validation and the checkpoint see the average (it is
+    # swapped in at each epoch's end and out again before the next); the backup, before the
+    # swap, keeps the trained weights.
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # under loss scaling
+    ema = ([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
+           if getattr(optimizer, "use_ema", False) else [])
+    return [backup, *ema, EpochLine(epochs), StopOnNonFiniteLoss(), checkpoint,
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=early_stopping_patience),
+            *extra_callbacks]
 
 
 def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
@@ -224,30 +262,11 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
                        epochs, early_stopping_patience, Path(scratch) / Path(checkpoint_path).name,
                        None, extra_callbacks, seed, augmentation)
     backup_dir = Path(backup_dir) if backup_dir else Path(checkpoint_path).parent / "backup"
-    state = read_backup(backup_dir)
-    if state:
-        model.optimizer.build(model.trainable_variables)  # so its state can be loaded too
-        model.load_weights(backup_dir / state["weights"])
-        print(f"resuming after epoch {state['epoch']} (backup in {backup_dir})", flush=True)
-    checkpoint = BestCheckpoint(checkpoint_path,
-                                best=state["best_val_loss"] if state else math.inf)
-    backup = EpochBackup(backup_dir, checkpoint, state["history"] if state else [],
-                         state["train_seconds"] if state else 0.0)
-    # With an average of the weights, validation, the checkpoint and the backup all see the
-    # average (it is swapped in at each epoch's end and out again before the next).
-    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # under loss scaling
-    ema = ([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
-           if getattr(optimizer, "use_ema", False) else [])
-    callbacks = [
-        *ema,
-        EpochLine(epochs),
-        StopOnNonFiniteLoss(),
-        checkpoint,  # before the backup, which records its best loss
-        backup,
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=early_stopping_patience),
-        *extra_callbacks,
-    ]
-    initial_epoch = state["epoch"] if state else 0
+    state = _resume(model, backup_dir)
+    checkpoint = BestCheckpoint(checkpoint_path, best=state["best_val_loss"])
+    backup = EpochBackup(backup_dir, state["history"], state["train_seconds"],
+                         state["best_val_loss"])
+    initial_epoch = state["epoch"]
     # TensorFlow's C++ log lines (with deterministic ops, a harmless "NodeDef mentions
     # attribute use_unbounded_threadpool" per dataset) go to a file, not into the report.
     native_log = Path(checkpoint_path).with_name("tensorflow.log")
@@ -258,8 +277,9 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
         with native_stderr_to(native_log):
             model.fit(batches, epochs=epochs, initial_epoch=initial_epoch,
                       validation_data=(val_images, _targets_for(model, val_labels)),
-                      validation_batch_size=batch_size, callbacks=callbacks,
-                      shuffle=False, verbose=0)  # the dataset shuffles itself
+                      validation_batch_size=batch_size, shuffle=False, verbose=0,
+                      callbacks=_callbacks(model, epochs, early_stopping_patience, checkpoint,
+                                           backup, extra_callbacks))  # the dataset shuffles
     # The best checkpoint, not the last epoch, is the result: this also holds when an
     # interrupted run's best epoch came before the interruption.
     if Path(checkpoint_path).is_file():

@@ -62,30 +62,58 @@ class InterruptDuringEpoch(keras.callbacks.Callback):
             raise KeyboardInterrupt("interrupted")
 
 
-def compiled_tiny_model(epochs: int) -> keras.Model:
+class OptimizerAt(keras.callbacks.Callback):
+    """Keeps the optimizer's variables when training begins and when the given epoch ends."""
+
+    def __init__(self, epoch: int = -1) -> None:
+        super().__init__()
+        self.epoch = epoch
+        self.at_start: list[np.ndarray] = []
+        self.at_epoch_end: list[np.ndarray] = []
+        self.weights_at_epoch_end: list[np.ndarray] = []
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.at_start = [np.array(variable) for variable in self.model.optimizer.variables]
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch == self.epoch:
+            self.at_epoch_end = [np.array(variable) for variable in self.model.optimizer.variables]
+            self.weights_at_epoch_end = [np.array(weight)
+                                         for weight in self.model.trainable_weights]
+
+
+def compiled_tiny_model(epochs: int, ema_momentum: float = 0.0) -> keras.Model:
     training.set_global_seed(0)
     model = models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
     return training.compile_model(model, 1e-3, "cosine", steps_per_epoch=3, epochs=epochs,
-                                  label_encoding="sparse")
+                                  label_encoding="sparse", ema_momentum=ema_momentum)
+
+
+def tiny_fit_arguments(tmp_path: Path) -> dict:
+    images, labels = tiny_data()
+    return dict(train_images=images[:48], train_labels=labels[:48],
+                val_images=images[48:], val_labels=labels[48:], batch_size=16, epochs=4,
+                early_stopping_patience=10, checkpoint_path=tmp_path / "best.keras",
+                backup_dir=tmp_path / "backup")
 
 
 def test_interrupted_fit_resumes_after_the_last_completed_epoch(tmp_path: Path) -> None:
-    images, labels = tiny_data()
-    arguments = dict(train_images=images[:48], train_labels=labels[:48],
-                     val_images=images[48:], val_labels=labels[48:], batch_size=16, epochs=4,
-                     early_stopping_patience=10, checkpoint_path=tmp_path / "best.keras",
-                     backup_dir=tmp_path / "backup")
+    arguments = tiny_fit_arguments(tmp_path)
+    before = OptimizerAt(epoch=1)
     with pytest.raises(KeyboardInterrupt):
         training.fit(compiled_tiny_model(4), **arguments,
-                     extra_callbacks=[InterruptDuringEpoch(epoch=2)])
+                     extra_callbacks=[before, InterruptDuringEpoch(epoch=2)])
     state = training.read_backup(tmp_path / "backup")
     assert state["epoch"] == 2 and [row["epoch"] for row in state["history"]] == [1, 2]
     best_before = state["best_val_loss"]
 
     model = compiled_tiny_model(4)  # as 04_train does: a fresh model, then fit again
-    result = training.fit(model, **arguments)
+    after = OptimizerAt(epoch=3)
+    result = training.fit(model, **arguments, extra_callbacks=[after])
     assert list(result.history["epoch"]) == [1, 2, 3, 4] and result.epochs_run == 4
-    assert int(model.optimizer.iterations) == 4 * 3  # the optimizer state came back too
+    for restored, saved in zip(after.at_start, before.at_epoch_end, strict=True):
+        np.testing.assert_array_equal(restored, saved)  # Adam's iterations and moments
+    assert int(after.at_epoch_end[0]) == 4 * 3  # iterations: two epochs after the resume
     assert result.history["val_loss"].min() <= best_before
     assert not (tmp_path / "backup").exists()
 
@@ -99,3 +127,28 @@ def test_checkpoint_is_not_replaced_by_a_worse_model_after_a_resume(tmp_path: Pa
     assert path.read_text() == "the best model of the interrupted run"
     checkpoint.on_epoch_end(4, {"val_loss": 0.2})
     assert checkpoint.best == 0.2 and models.load_model(path).output_shape == (None, 2)
+
+
+def test_a_backup_with_a_weight_average_holds_the_trained_weights_not_the_average(
+        tmp_path: Path) -> None:
+    # At an epoch's end SwapEMAWeights puts the average into the model and the trained
+    # weights into the optimizer's slots; the backup must hold them the other way round, or
+    # a resumed run trains on from the average.
+    swapped = OptimizerAt(epoch=1)
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(compiled_tiny_model(4, ema_momentum=0.9), **tiny_fit_arguments(tmp_path),
+                     extra_callbacks=[swapped, InterruptDuringEpoch(epoch=2)])
+    state = training.read_backup(tmp_path / "backup")
+    restored = compiled_tiny_model(4, ema_momentum=0.9)
+    restored.optimizer.build(restored.trainable_variables)
+    restored.load_weights(tmp_path / "backup" / state["weights"])
+    paths = [variable.path for variable in restored.optimizer.variables]
+    averages = [np.array(variable) for variable, path in
+                zip(restored.optimizer.variables, paths, strict=True) if path.endswith("_average")]
+    swapped_slots = [value for value, path in zip(swapped.at_epoch_end, paths, strict=True)
+                     if path.endswith("_average")]
+    for trained, slot in zip(restored.trainable_weights, swapped_slots, strict=True):
+        np.testing.assert_array_equal(np.array(trained), slot)
+    for average, in_model in zip(averages, swapped.weights_at_epoch_end, strict=True):
+        np.testing.assert_array_equal(average, in_model)
+    assert not np.array_equal(averages[0], np.array(restored.trainable_weights[0]))
