@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from helpers.backend import GPUS, keras, tf
-from helpers.parameters import PRECISIONS, STRATEGIES, XLA_SETTINGS  # noqa: F401 - re-exported
+from helpers.parameters import PRECISIONS, STRATEGIES, XLA_SETTINGS
 
 # Splits the CPU into this many logical devices, so the mirrored strategy can be tried (and
 # tested) on a machine without GPUs. Read before TensorFlow sets up its devices.
@@ -35,17 +35,21 @@ def cpu_has_bfloat16_units() -> bool:
     return any(line.startswith("flags") and " amx_bf16" in line for line in text.splitlines())
 
 
+def unknown_choice(name: str, value: object, choices: tuple[str, ...]) -> ValueError:
+    """The error for a choice no branch handles (helpers.parameters refuses it in a run)."""
+    return ValueError(f"parameter {name} is {value!r}; valid values: {', '.join(choices)}")
+
+
 def precision_policy(mixed_precision: str) -> str:
     """The Keras dtype policy for the `mixed_precision` parameter on this machine."""
-    if mixed_precision not in PRECISIONS:
-        raise ValueError(f"parameter mixed_precision is {mixed_precision!r}; "
-                         f"valid values: {', '.join(PRECISIONS)}")
     if mixed_precision == "auto":
         if GPUS:
             return "mixed_float16"
         return "mixed_bfloat16" if cpu_has_bfloat16_units() else "float32"
-    return {"off": "float32", "float16": "mixed_float16",
-            "bfloat16": "mixed_bfloat16"}[mixed_precision]
+    policies = {"off": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+    if mixed_precision not in policies:
+        raise unknown_choice("mixed_precision", mixed_precision, PRECISIONS)
+    return policies[mixed_precision]
 
 
 def use_precision(mixed_precision: str) -> str:
@@ -57,9 +61,11 @@ def use_precision(mixed_precision: str) -> str:
 
 def jit_compile(xla: str) -> str | bool:
     """The `jit_compile` argument of Model.compile for the `xla` parameter."""
-    if xla not in XLA_SETTINGS:
-        raise ValueError(f"parameter xla is {xla!r}; valid values: {', '.join(XLA_SETTINGS)}")
-    return "auto" if xla == "auto" else False
+    if xla == "auto":
+        return "auto"
+    if xla == "off":
+        return False
+    raise unknown_choice("xla", xla, XLA_SETTINGS)
 
 
 def split_cpu_from_environment() -> None:
@@ -84,9 +90,6 @@ def make_strategy(strategy: str) -> tf.distribute.Strategy:
     machine, the cluster described by the TF_CONFIG environment variable; it must be created
     before TensorFlow runs anything. tpu: the TPU the runtime offers (Colab, Cloud TPU VM).
     """
-    if strategy not in STRATEGIES:
-        raise ValueError(f"parameter strategy is {strategy!r}; "
-                         f"valid values: {', '.join(STRATEGIES)}")
     if strategy == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             raise ValueError("strategy 'multi_worker' needs the TF_CONFIG environment "
@@ -104,7 +107,9 @@ def make_strategy(strategy: str) -> tf.distribute.Strategy:
         devices = ([device.name for device in tf.config.list_logical_devices("GPU")]
                    or [device.name for device in tf.config.list_logical_devices("CPU")])
         return tf.distribute.MirroredStrategy(devices)
-    return tf.distribute.get_strategy()  # the default: the one device TensorFlow picks
+    if strategy in ("auto", "default"):
+        return tf.distribute.get_strategy()  # the one device TensorFlow picks
+    raise unknown_choice("strategy", strategy, STRATEGIES)
 
 
 def _patch_keras_fit_for_multi_worker() -> None:

@@ -25,13 +25,12 @@ def build_cnn(
     convs_per_block: int = 1,
     dense_units: int = 128,
     dropout_rate: float = 0.3,
-    batch_norm: bool = False,
+    batch_norm: bool = True,
     l2_weight: float = 0.0,
 ) -> keras.Model:
     """Conv blocks ((conv 3x3 -> ReLU) x convs_per_block -> 2x2 max pool -> [batch norm]),
-    dense, dropout, softmax."""
-    _check_architecture(input_shape, num_classes, conv_filters, kernel_size, convs_per_block,
-                        dense_units, dropout_rate, l2_weight)
+    dense, dropout, softmax. The defaults are helpers.parameters.RunParameters's."""
+    _check_fits_the_data(input_shape, num_classes, conv_filters)
     regularizer = regularizers.L2(l2_weight) if l2_weight > 0 else None
     inputs = keras.Input(shape=tuple(input_shape), name="pixels")
     x = layers.Rescaling(PIXEL_SCALE, name="scale_to_unit")(inputs)
@@ -78,30 +77,16 @@ def summary_text(model: keras.Model) -> str:
     return buffer.getvalue()
 
 
-def _check_architecture(input_shape: Sequence[int], num_classes: int,
-                        conv_filters: Sequence[int], kernel_size: int, convs_per_block: int,
-                        dense_units: int, dropout_rate: float, l2_weight: float) -> None:
+def _check_fits_the_data(input_shape: Sequence[int], num_classes: int,
+                         conv_filters: Sequence[int]) -> None:
+    """The checks that depend on the data, which the parameter schema cannot make."""
     if len(input_shape) != 3 or min(input_shape) < 1:
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}")
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes}")
-    if not conv_filters or any(int(filters) < 1 for filters in conv_filters):
-        raise ValueError(f"conv_filters must be a non-empty list of positive integers, "
-                         f"got {conv_filters}")
-    smallest_side = min(input_shape[:2]) // 2 ** len(conv_filters)
-    if smallest_side < 1:
+    if min(input_shape[:2]) // 2 ** len(conv_filters) < 1:
         raise ValueError(f"conv_filters has {len(conv_filters)} blocks, each halving the image: "
                          f"too many for a {input_shape[0]}x{input_shape[1]} input")
-    if kernel_size < 1:
-        raise ValueError(f"kernel_size must be a positive integer, got {kernel_size}")
-    if convs_per_block < 1:
-        raise ValueError(f"convs_per_block must be a positive integer, got {convs_per_block}")
-    if dense_units < 1:
-        raise ValueError(f"dense_units must be a positive integer, got {dense_units}")
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
-    if l2_weight < 0:
-        raise ValueError(f"l2_weight must be zero or positive, got {l2_weight}")
 
 
 def compute_dtype_policy(model: keras.Model) -> str:

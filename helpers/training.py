@@ -16,7 +16,7 @@ import pandas as pd
 from helpers import artifacts, devices, models
 from helpers.backend import keras, tf
 from helpers.input_pipeline import NO_AUGMENTATION, Augmentation, training_dataset
-from helpers.parameters import LR_SCHEDULES  # noqa: F401 - re-exported
+from helpers.parameters import LR_SCHEDULES
 from helpers.streams import native_stderr_to
 
 BACKUP_STATE = "state.json"
@@ -48,8 +48,7 @@ def learning_rate_schedule(
     learning_rate: float, schedule: str, total_steps: int,
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """A constant rate, or cosine decay from `learning_rate` to zero over all training steps."""
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    # helpers.parameters checks both values; an unknown name still must not pick a schedule.
     if schedule == "constant":
         return learning_rate
     if schedule == "cosine":
@@ -70,10 +69,6 @@ def compile_model(model: keras.Model, learning_rate: float, lr_schedule: str,
     keeps an exponential moving average of the weights, which validation, the checkpoints and
     the saved model use (fit() swaps it in). xla: "auto" lets Keras compile with XLA on a GPU.
     """
-    if not 0 <= label_smoothing < 1:
-        raise ValueError(f"parameter label_smoothing must be in [0, 1), got {label_smoothing}")
-    if not 0 <= ema_momentum < 1:
-        raise ValueError(f"parameter ema_momentum must be in [0, 1), got {ema_momentum}")
     rate = learning_rate_schedule(learning_rate, lr_schedule, steps_per_epoch * epochs)
     if label_smoothing > 0:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
@@ -254,8 +249,6 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
     A multi-worker run's non-chief workers pass writes_files=False: they keep their
     checkpoints in a temporary directory, so only the chief writes to the run directory.
     """
-    if batch_size < 1 or epochs < 1:
-        raise ValueError(f"batch_size and epochs must be positive, got {batch_size} and {epochs}")
     if not writes_files:
         with tempfile.TemporaryDirectory(prefix="worker-") as scratch:
             return fit(model, train_images, train_labels, val_images, val_labels, batch_size,

@@ -1,7 +1,6 @@
 """The tf.data training pipeline: every image once per epoch, seeded, augmentations correct."""
 
 import numpy as np
-import pytest
 
 from helpers.backend import tf
 from helpers.input_pipeline import (
@@ -80,10 +79,3 @@ def test_erase_blacks_out_one_rectangle_with_the_given_probability() -> None:
         area = (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
         assert area == len(rows)  # one filled rectangle
         assert 2 <= rows.max() - rows.min() + 1 <= 7
-
-
-@pytest.mark.parametrize("options, message", [({"shift": 0.5}, "augment_shift"),
-                                              ({"erase": 1.5}, "augment_erase")])
-def test_bad_augmentation_values_name_the_parameter(options: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        Augmentation(**options)

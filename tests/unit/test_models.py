@@ -1,7 +1,9 @@
+import inspect
+
 import numpy as np
 import pytest
 
-from helpers import models
+from helpers import models, parameters
 
 
 def test_default_cnn_shapes_and_parameter_count() -> None:
@@ -35,16 +37,27 @@ def test_l2_adds_a_regularization_loss() -> None:
     assert len(model.losses) == 3  # both convolutions and the hidden dense layer
 
 
+def test_build_cnn_defaults_are_the_parameter_schemas() -> None:
+    schema = parameters.RunParameters()
+    defaults = {name: parameter.default for name, parameter in
+                inspect.signature(models.build_cnn).parameters.items()
+                if parameter.default is not inspect.Parameter.empty}
+    assert set(defaults) == {"conv_filters", "kernel_size", "convs_per_block", "dense_units",
+                             "dropout_rate", "batch_norm", "l2_weight"}
+    for name, default in defaults.items():
+        expected = getattr(schema, name)
+        assert (list(default) if isinstance(default, tuple) else default) == expected, name
+
+
+# Ranges and types (dropout_rate, l2_weight, dense_units, ...) are the schema's to refuse
+# (tests/unit/test_parameters.py); build_cnn checks only what depends on the data.
 @pytest.mark.parametrize("arguments, message", [
     ({"input_shape": (28, 28)}, "input_shape"),
     ({"num_classes": 1}, "num_classes"),
-    ({"conv_filters": []}, "conv_filters"),
     ({"conv_filters": [8, 8, 8, 8, 8, 8]}, "too many for a 28x28 input"),
-    ({"dropout_rate": 1.0}, "dropout_rate"),
-    ({"l2_weight": -1.0}, "l2_weight"),
-    ({"dense_units": 0}, "dense_units"),
 ])
-def test_bad_architecture_parameters_are_named(arguments: dict, message: str) -> None:
+def test_architecture_that_does_not_fit_the_data_is_named(arguments: dict,
+                                                          message: str) -> None:
     settings = {"input_shape": (28, 28, 1), "num_classes": 10} | arguments
     with pytest.raises(ValueError, match=message):
         models.build_cnn(**settings)
