@@ -96,14 +96,13 @@ def compute_dtype_policy(model: keras.Model) -> str:
 
 
 def as_float32(model: keras.Model) -> keras.Model:
-    """The same network and weights computing in float32 throughout.
+    """The same network and weights computing in float32, without the optimizer's state.
 
-    A model trained under mixed precision is saved this way, so evaluation, export (TFLite
-    has no bfloat16 kernels) and serving run it on any CPU at full precision. Its variables
-    were float32 all along: only the layers' compute dtype changes.
+    The trained model is saved this way: evaluation, export (TFLite has no bfloat16 kernels)
+    and serving run it on any CPU at full precision, and model.keras holds the weights alone
+    (training's resumable state, Adam's moments included, is kept in the backup instead).
+    Its variables were float32 all along: only the layers' compute dtype changes.
     """
-    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
-        return model
     config = model.get_config()
     for layer in config["layers"]:
         layer["config"]["dtype"] = "float32"

@@ -61,3 +61,25 @@ def test_architecture_that_does_not_fit_the_data_is_named(arguments: dict,
     settings = {"input_shape": (28, 28, 1), "num_classes": 10} | arguments
     with pytest.raises(ValueError, match=message):
         models.build_cnn(**settings)
+
+
+def test_the_saved_model_holds_the_weights_but_not_the_optimizers_state(tmp_path) -> None:
+    import io
+    import zipfile
+
+    import h5py
+
+    from helpers import training
+
+    model = models.build_cnn((12, 12, 1), 3, conv_filters=(4,), dense_units=8)
+    training.compile_model(model, 1e-3, "constant", 1, 1, "sparse")
+    model.fit(np.zeros((4, 12, 12, 1)), np.zeros(4), verbose=0)  # Adam now has moments
+    compiled, kept = tmp_path / "compiled.keras", tmp_path / "kept.keras"
+    model.save(compiled)
+    models.as_float32(model).save(kept)
+    for path, holds_optimizer in ((compiled, True), (kept, False)):
+        with zipfile.ZipFile(path) as archive, archive.open("model.weights.h5") as weights:
+            with h5py.File(io.BytesIO(weights.read())) as contents:
+                assert ("optimizer" in contents) == holds_optimizer, path.name
+    np.testing.assert_array_equal(models.load_model(kept).get_weights()[0],
+                                  model.get_weights()[0])
