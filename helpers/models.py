@@ -1,4 +1,7 @@
-"""The CNN, built from parameters; it takes raw pixels and scales them itself."""
+"""The networks, built from parameters; each takes raw pixels and scales them itself.
+
+Named architectures (cnn, vgg, mlp) and networks written layer by layer (helpers.layer_spec).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from helpers.backend import keras
+from helpers.layer_spec import LayerSpec, parse_layers
+from helpers.parameters import RunParameters
 from helpers.preprocess import PIXEL_SCALE
 
 layers = keras.layers
@@ -62,6 +67,114 @@ def build_cnn(
     return keras.Model(inputs, outputs, name="cnn")
 
 
+def build_model(input_shape: Sequence[int], num_classes: int,
+                parameters: RunParameters) -> keras.Model:
+    """The network the `architecture` parameter names, built from its parameters."""
+    if parameters.architecture in ("cnn", "vgg"):
+        return build_cnn(input_shape, num_classes, parameters.conv_filters,
+                         parameters.kernel_size,
+                         2 if parameters.architecture == "vgg" else parameters.convs_per_block,
+                         parameters.dense_units, parameters.dropout_rate, parameters.batch_norm,
+                         parameters.l2_weight)
+    if parameters.architecture == "mlp":
+        return build_mlp(input_shape, num_classes, parameters.hidden_units,
+                         parameters.dropout_rate, parameters.batch_norm, parameters.l2_weight)
+    return build_from_layers(input_shape, num_classes, parse_layers(parameters.layers or []))
+
+
+def build_mlp(input_shape: Sequence[int], num_classes: int, hidden_units: Sequence[int],
+              dropout_rate: float = 0.0, batch_norm: bool = False,
+              l2_weight: float = 0.0) -> keras.Model:
+    """Flatten, then (dense -> ReLU [-> batch norm] [-> dropout]) per hidden layer, softmax."""
+    _check_fits_the_data(input_shape, num_classes, ())
+    regularizer = regularizers.L2(l2_weight) if l2_weight > 0 else None
+    inputs = keras.Input(shape=tuple(input_shape), name="pixels")
+    x = layers.Rescaling(PIXEL_SCALE, name="scale_to_unit")(inputs)
+    x = layers.Flatten(name="flatten")(x)
+    for number, units in enumerate(hidden_units, start=1):
+        x = layers.Dense(units, activation="relu", kernel_regularizer=regularizer,
+                         name=f"dense{number}")(x)
+        if batch_norm:
+            x = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"dense{number}_bn")(x)
+        if dropout_rate > 0:
+            x = layers.Dropout(dropout_rate, name=f"dense{number}_dropout")(x)
+    return keras.Model(inputs, _class_probabilities(x, num_classes), name="mlp")
+
+
+def build_from_layers(input_shape: Sequence[int], num_classes: int,
+                      specs: Sequence[LayerSpec]) -> keras.Model:
+    """The network written in the `layers` parameter, between the scaling and the output."""
+    _check_fits_the_data(input_shape, num_classes, ())
+    inputs = keras.Input(shape=tuple(input_shape), name="pixels")
+    x = layers.Rescaling(PIXEL_SCALE, name="scale_to_unit")(inputs)
+    counts: dict[str, int] = {}
+    for spec in specs:
+        counts[spec.kind] = counts.get(spec.kind, 0) + 1
+        x = _keras_layer(spec, f"{spec.kind}{counts[spec.kind]}")(x)
+    return keras.Model(inputs, _class_probabilities(x, num_classes), name="layers")
+
+
+def _keras_layer(spec: LayerSpec, name: str) -> keras.layers.Layer:
+    """The Keras layer one parsed entry describes."""
+    regularizer = regularizers.L2(spec.l2) if spec.l2 > 0 else None
+    if spec.kind == "conv":
+        return layers.Conv2D(spec.size, spec.kernel, strides=spec.stride, padding=spec.padding,
+                             activation=spec.activation, kernel_regularizer=regularizer,
+                             name=name)
+    if spec.kind == "dense":
+        return layers.Dense(spec.size, activation=spec.activation,
+                            kernel_regularizer=regularizer, name=name)
+    return {"maxpool": lambda: layers.MaxPooling2D(spec.size, name=name),
+            "avgpool": lambda: layers.AveragePooling2D(spec.size, name=name),
+            "batchnorm": lambda: layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM,
+                                                           name=name),
+            "dropout": lambda: layers.Dropout(spec.rate, name=name),
+            "flatten": lambda: layers.Flatten(name=name),
+            "globalavgpool": lambda: layers.GlobalAveragePooling2D(name=name)}[spec.kind]()
+
+
+def _class_probabilities(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+    """The output layer: one unit per class, softmax, in float32 under mixed precision."""
+    return layers.Dense(num_classes, activation="softmax", dtype="float32",
+                        name="class_probabilities")(x)
+
+
+def layer_listing(model: keras.Model) -> list[str]:
+    """The network in words, one line per layer, from the built model itself."""
+    return [_describe(layer) for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def _describe(layer: keras.layers.Layer) -> str:
+    """One layer as a brief would write it: 'conv 32 3x3, relu, padding valid, l2 0.001'."""
+    config = layer.get_config()
+    l2 = (config.get("kernel_regularizer") or {}).get("config", {}).get("l2")
+    extra = f", l2 {l2:g}" if l2 else ""
+    if isinstance(layer, layers.Conv2D):
+        window = "x".join(map(str, config["kernel_size"]))
+        stride = "" if tuple(config["strides"]) == (1, 1) else f", stride {config['strides'][0]}"
+        return (f"conv {config['filters']} {window}, {config['activation']}, "
+                f"padding {config['padding']}{stride}{extra}")
+    if isinstance(layer, layers.Dense):
+        role = " (the output: one unit per class)" if layer.name == "class_probabilities" else ""
+        bias = "" if config["use_bias"] else ", no bias (batch norm follows)"
+        return f"dense {config['units']}, {config['activation']}{bias}{extra}{role}"
+    described = {layers.Rescaling: "scale the pixels to [0, 1]",
+                 layers.BatchNormalization: "batch normalization",
+                 layers.Flatten: "flatten", layers.GlobalAveragePooling2D: "global average pool"}
+    for kind, text in described.items():
+        if isinstance(layer, kind):
+            return text
+    if isinstance(layer, layers.MaxPooling2D | layers.AveragePooling2D):
+        kind = "max" if isinstance(layer, layers.MaxPooling2D) else "average"
+        return f"{kind} pool {'x'.join(map(str, config['pool_size']))}"
+    if isinstance(layer, layers.Dropout):
+        return f"dropout {config['rate']:g}"
+    if isinstance(layer, layers.Activation):
+        return config["activation"]
+    return type(layer).__name__
+
+
 def parameter_counts(model: keras.Model) -> dict[str, int]:
     """Trainable, non-trainable and total parameter counts."""
     trainable = sum(int(keras.ops.size(weight)) for weight in model.trainable_weights)
@@ -90,9 +203,9 @@ def _check_fits_the_data(input_shape: Sequence[int], num_classes: int,
 
 
 def compute_dtype_policy(model: keras.Model) -> str:
-    """The dtype policy the model's convolutions compute in (mixed_bfloat16, float32, ...)."""
+    """The dtype policy the model's first conv or dense layer computes in (mixed_bfloat16...)."""
     return next(layer.dtype_policy.name for layer in model.layers
-                if isinstance(layer, layers.Conv2D))
+                if isinstance(layer, layers.Conv2D | layers.Dense))
 
 
 def as_float32(model: keras.Model) -> keras.Model:

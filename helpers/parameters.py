@@ -14,11 +14,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 # Allowed values, which the stage modules also read (they import TensorFlow; this does not).
 Dataset = Literal["mnist", "fashion_mnist", "cifar10", "mnist_5k", "csv", "folder"]
 TestSplit = Literal["published", "pooled"]
+# cnn: today's network from conv_filters & co.; vgg: the same with two convolutions per block
+# (the best profile's network); mlp: dense layers only; layers: written out in `layers`.
+Architecture = Literal["cnn", "vgg", "mlp", "layers"]
 ColorMode = Literal["grayscale", "rgb"]
 LabelEncoding = Literal["sparse", "one_hot"]
 LearningRateSchedule = Literal["constant", "cosine"]
@@ -70,6 +80,9 @@ class RunParameters(BaseModel):
     val_fraction: Fraction = 0.1
     label_encoding: LabelEncoding = "sparse"
     # 03_build_model
+    architecture: Architecture = "cnn"
+    hidden_units: Annotated[list[PositiveInt], Field(min_length=1)] = [512, 256]
+    layers: list[str] | None = None
     conv_filters: Annotated[list[PositiveInt], Field(min_length=1)] = [32, 64]
     kernel_size: PositiveInt = 3
     convs_per_block: PositiveInt = 1
@@ -110,6 +123,30 @@ class RunParameters(BaseModel):
         if value is not None and (len(value) < 2 or len(set(value)) != len(value)):
             raise ValueError("must be a list of two or more different names")
         return value
+
+
+    @field_validator("layers")
+    @classmethod
+    def _readable_layers(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            from helpers.layer_spec import parse_layers
+
+            parse_layers(value)  # its LayerSpecError names the entry and what is allowed
+        return value
+
+    @model_validator(mode="after")
+    def _architecture_and_its_parameters(self) -> RunParameters:
+        if self.architecture == "layers" and not self.layers:
+            raise ValueError("architecture 'layers' needs the layers parameter: a list such "
+                             "as [conv 32 3x3 relu, maxpool 2, flatten, dense 128 relu]")
+        if self.layers and self.architecture != "layers":
+            raise ValueError(f"layers are given but architecture is {self.architecture!r}: "
+                             "set architecture: layers to build them")
+        if (self.architecture == "vgg" and "convs_per_block" in self.model_fields_set
+                and self.convs_per_block != 2):
+            raise ValueError("architecture 'vgg' has two convolutions per block: leave "
+                             "convs_per_block out, or use architecture 'cnn'")
+        return self
 
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(RunParameters.model_fields)

@@ -21,8 +21,9 @@ from helpers import artifacts, onednn
 from helpers.parameters import RunParameters
 
 # The architecture parameters 03 builds from; model.json records them as they were.
-ARCHITECTURE_PARAMETERS = ("conv_filters", "kernel_size", "convs_per_block", "dense_units",
-                           "dropout_rate", "batch_norm", "l2_weight")
+ARCHITECTURE_PARAMETERS = ("architecture", "hidden_units", "layers", "conv_filters",
+                           "kernel_size", "convs_per_block", "dense_units", "dropout_rate",
+                           "batch_norm", "l2_weight")
 
 
 class Record(BaseModel):
