@@ -26,17 +26,20 @@ class Augmentation:
     flip: bool = False  # mirror left-right with probability 1/2 (clothes: yes; digits: no)
     shift: float = 0.0  # move up to this fraction of the height and width, zero-filled
     erase: float = 0.0  # with this probability, black out one random rectangle
+    rotation: float = 0.0  # turn by up to this many degrees either way, zero-filled
+    zoom: float = 0.0  # scale by a factor within 1 -/+ this, zero-filled
 
     @property
     def active(self) -> bool:
         """Whether any augmentation is switched on."""
-        return self.flip or self.shift > 0 or self.erase > 0
+        return (self.flip or self.shift > 0 or self.erase > 0 or self.rotation > 0
+                or self.zoom > 0)
 
 
 NO_AUGMENTATION = Augmentation()
 
 
-# Ours, not keras.layers.RandomFlip/RandomTranslation/RandomErasing, whose stateful seed makes a
+# Ours, not keras.layers.RandomFlip/RandomTranslation/RandomRotation/RandomZoom, whose stateful seed makes a
 # parallel tf.data map differ run to run; these draw statelessly from (seed, batch number).
 def flip_batch(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Mirror each image left-right with probability 1/2."""
@@ -78,12 +81,38 @@ def erase_batch(images: tf.Tensor, probability: float, seed: tf.Tensor) -> tf.Te
     return tf.where(inside[..., tf.newaxis], tf.zeros_like(images), images)
 
 
+def rotate_zoom_batch(images: tf.Tensor, max_degrees: float, max_zoom: float,
+                      seed: tf.Tensor) -> tf.Tensor:
+    """Turn each image by a random angle and scale it by a random factor, about its centre.
+
+    One bilinear resampling per image does both (the transform Keras's RandomRotation and
+    RandomZoom apply), filling uncovered pixels with zeros.
+    """
+    height, width = images.shape[1], images.shape[2]
+    batch = tf.shape(images)[0]
+    draws = tf.random.stateless_uniform([batch, 2], seed, -1.0, 1.0)
+    angle = draws[:, 0] * (max_degrees * np.pi / 180)
+    scale = 1.0 + draws[:, 1] * max_zoom  # > 1 zooms in: the output samples a smaller area
+    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    centre_x, centre_y = (width - 1) / 2, (height - 1) / 2
+    # Output pixel (x, y) reads input pixel (a0 x + a1 y + a2, b0 x + b1 y + b2).
+    transforms = tf.stack([cos, -sin, centre_x - cos * centre_x + sin * centre_y,
+                           sin, cos, centre_y - sin * centre_x - cos * centre_y,
+                           tf.zeros_like(cos), tf.zeros_like(cos)], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=[height, width],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+
+
 def augment_batch(images: tf.Tensor, augmentation: Augmentation, seed: tf.Tensor) -> tf.Tensor:
     """All the switched-on augmentations, each with its own stream of random numbers."""
     if augmentation.flip:
         images = flip_batch(images, seed)
     if augmentation.shift > 0:
         images = shift_batch(images, augmentation.shift, seed + [0, 1])
+    if augmentation.rotation > 0 or augmentation.zoom > 0:
+        images = rotate_zoom_batch(images, augmentation.rotation, augmentation.zoom,
+                                   seed + [0, 5])
     if augmentation.erase > 0:
         images = erase_batch(images, augmentation.erase, seed + [0, 3])
     return images

@@ -103,6 +103,8 @@ class RunParameters(BaseModel):
     augment_flip: bool = False
     augment_shift: Annotated[float, Field(ge=0, lt=0.5)] = 0.0
     augment_erase: Annotated[float, Field(ge=0, le=1)] = 0.0
+    augment_rotation: Annotated[float, Field(ge=0, le=180)] = 0.0
+    augment_zoom: Annotated[float, Field(ge=0, lt=0.5)] = 0.0
     xla: XlaSetting = "auto"
     strategy: Strategy = "auto"
     # 06_misclassifications

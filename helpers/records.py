@@ -177,7 +177,9 @@ def save_trained_model(run_dir: str | Path, model: Any, result: Any,
         label_smoothing=parameters.label_smoothing, ema_momentum=parameters.ema_momentum,
         seed=parameters.seed,
         augmentation={"flip": parameters.augment_flip, "shift": parameters.augment_shift,
-                      "erase": parameters.augment_erase},
+                      "erase": parameters.augment_erase,
+                      "rotation": parameters.augment_rotation,
+                      "zoom": parameters.augment_zoom},
         devices=list(devices), replicas=replicas, compute_dtype_policy=compute_dtype_policy,
         onednn=onednn.state()))
     return [artifacts.MODEL, artifacts.HISTORY, TrainingRecord.FILE]

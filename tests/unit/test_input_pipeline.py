@@ -79,3 +79,23 @@ def test_erase_blacks_out_one_rectangle_with_the_given_probability() -> None:
         area = (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
         assert area == len(rows)  # one filled rectangle
         assert 2 <= rows.max() - rows.min() + 1 <= 7
+
+
+def test_rotation_and_zoom_move_pixels_reproducibly_and_zero_leaves_images_alone() -> None:
+    from helpers.input_pipeline import rotate_zoom_batch
+
+    images = np.zeros((4, 28, 28, 1), np.float32)
+    images[:, 4:8, 12:16] = 255.0  # a bright square above the centre
+    batch = tf.constant(images)
+    seed = tf.constant([7, 0], tf.int64)
+    unchanged = rotate_zoom_batch(batch, 0.0, 0.0, seed).numpy()
+    np.testing.assert_allclose(unchanged, images, atol=1e-3)
+    turned = rotate_zoom_batch(batch, 30.0, 0.0, seed).numpy()
+    assert not np.allclose(turned, images)  # the square moved off its place
+    np.testing.assert_array_equal(turned, rotate_zoom_batch(batch, 30.0, 0.0, seed).numpy())
+    # Rotating about the centre keeps the square's distance from it: only its angle changes.
+    rows, cols = np.nonzero(turned[0, ..., 0] > 128)
+    distance = np.hypot(rows.mean() - 13.5, cols.mean() - 13.5)
+    assert abs(distance - np.hypot(5.5 - 13.5, 0.0)) < 1.5
+    zoomed = rotate_zoom_batch(batch, 0.0, 0.3, seed).numpy()
+    assert not np.allclose(zoomed, images)
