@@ -39,8 +39,9 @@ class Augmentation:
 NO_AUGMENTATION = Augmentation()
 
 
-# Ours, not keras.layers.RandomFlip/RandomTranslation/RandomRotation/RandomZoom, whose stateful seed makes a
-# parallel tf.data map differ run to run; these draw statelessly from (seed, batch number).
+# Ours, not keras.layers.RandomFlip/RandomTranslation/RandomRotation/RandomZoom, whose
+# stateful seed makes a parallel tf.data map differ run to run; these draw statelessly from
+# (seed, batch number).
 def flip_batch(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Mirror each image left-right with probability 1/2."""
     flips = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1], seed) < 0.5
