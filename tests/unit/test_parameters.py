@@ -26,7 +26,7 @@ def test_schema_and_notebook_parameters_cells_declare_the_same_names_and_default
     assert cells == schema_defaults
 
 
-@pytest.mark.parametrize("path", sorted(PARAMS_DIR.glob("*.yaml")), ids=lambda path: path.name)
+@pytest.mark.parametrize("path", sorted(PARAMS_DIR.rglob("*.yaml")), ids=lambda path: path.name)
 def test_every_params_file_is_valid(path: Path) -> None:
     parameters.validate(parameters.read_parameters_file(path))
 
