@@ -84,3 +84,32 @@ def test_readme_dataset_table_quotes_each_reference_run() -> None:
     for name, accuracy in quoted.items():
         metrics = json.loads((REFERENCES / name / artifacts.METRICS).read_text())
         assert accuracy == f"{metrics['test_accuracy']:.4f}", name
+
+
+# Assignment reference -> (its params file, the brief's reported test accuracy or None).
+ASSIGNMENT_REFERENCES = {"a": ("a_csv_cnn_l2", 0.9000), "b": ("b_mnist_5k_cnn_bn_dropout", None),
+                         "c": ("c_fashion_cnn_augment", None), "d": ("d_fashion_mlp", 0.87),
+                         "e": ("e_mnist_5k_cnn", None)}
+
+
+@pytest.mark.parametrize("letter", ASSIGNMENT_REFERENCES)
+def test_assignment_reference_runs_its_file_and_reaches_the_briefs_figure(letter: str) -> None:
+    from helpers import parameters
+
+    params_file, reported = ASSIGNMENT_REFERENCES[letter]
+    reference = REFERENCES / f"assignment-{letter}"
+    manifest = json.loads((reference / artifacts.MANIFEST).read_text())
+    metrics = json.loads((reference / artifacts.METRICS).read_text())
+    written = parameters.read_parameters_file(
+        artifacts.PROJECT_ROOT / "params" / "assignments" / f"{params_file}.yaml")
+    recorded = {name: value for name, value in manifest["parameters"].items()
+                if name not in ("train_path", "test_path")}  # made absolute by the runner
+    assert recorded == {name: value for name, value in written.items()
+                        if name not in ("train_path", "test_path")}
+    assert not manifest["git"]["uncommitted_changes"]
+    if reported is not None:
+        assert metrics["test_accuracy"] >= reported
+    row = next(row for row in readme_table("assignments.md", "assignments-table")
+               if row[0].startswith(letter.upper()))
+    assert f"{metrics['test_accuracy']:.4f}" in row[2]
+    assert row[4] == f"{metrics['test_loss']:.4f}"
