@@ -6,6 +6,7 @@ as it is (`nargs=2, multiple=True`) and typer cannot declare.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,6 +74,65 @@ def publish(run_dir: Path, name: str, seed_runs: Sequence[Path]) -> None:
 def refresh_notebooks() -> None:
     """Re-execute the committed notebooks."""
     execute.execute_in_place()
+
+
+# A grid given as `--grid a=1,2 b=3,4` leaves `b=3,4` among the positional arguments.
+GRID_ARGUMENT = re.compile(r"[a-z][a-z0-9_]*=")
+
+
+@cli.command(help="Run several parameter sets (a grid over one params file, or several "
+                  "params files) and compare them. Running the same command again continues "
+                  "a stopped sweep.")
+@click.argument("files", nargs=-1, metavar="[FILE]... [NAME=V1,V2,...]...")
+@click.option("-f", "--file", "parameters_file", type=PATH,
+              help="the params file the grid varies, e.g. params/default.yaml")
+@click.option("--grid", "grid_options", multiple=True, metavar="NAME=V1,V2,...",
+              help="a parameter and its values, e.g. --grid batch_norm=true,false "
+                   "dropout_rate=0.0,0.3; every combination is one point")
+@click.option("-p", "--parameter", "overrides", type=(str, str), multiple=True,
+              metavar="NAME VALUE", help="override one parameter in every point (repeatable)")
+@click.option("--name", help="the sweep's name (default: from the files and grid names)")
+@click.option("--sweep-dir", type=PATH, help="default: reports/sweeps/<name>")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="points run side by side, each in its own process")
+@click.option("--storage", metavar="URL",
+              help="an Optuna storage shared by several machines: sqlite:///sweep.db, "
+                   "postgresql://..., or a journal file path (default: "
+                   "<sweep-dir>/optuna.journal)")
+@click.option("--to", "to_step", type=click.Choice(execute.NOTEBOOKS[4:]),
+              help="stop each point after this step (default: every step)")
+@click.option("--notebooks-dir", type=PATH, default=execute.NOTEBOOKS_DIR, show_default=True)
+@click.option("--cell-timeout", type=float, help="seconds any one cell may run (default: none)")
+def sweep(files: Sequence[str], parameters_file: Path | None, grid_options: Sequence[str],
+          overrides: Sequence[tuple[str, str]], name: str | None, sweep_dir: Path | None,
+          workers: int, storage: str | None, to_step: str | None, notebooks_dir: Path,
+          cell_timeout: float | None) -> None:
+    """Check every point, run the unfinished ones, then write the leaderboard and report."""
+    from helpers.runner.sweep import plan_sweep, run_sweep
+
+    grid = [*grid_options, *(item for item in files if GRID_ARGUMENT.match(item))]
+    paths = [Path(item) for item in files if not GRID_ARGUMENT.match(item)]
+    paths = [*([parameters_file] if parameters_file else []), *paths]
+    spec = plan_sweep(paths, grid, overrides, name, sweep_dir, storage, to_step,
+                      notebooks_dir, cell_timeout)
+    run_sweep(spec, workers)
+
+
+@cli.command(help="Compare finished runs: a leaderboard, their validation curves overlaid, "
+                  "per-class F1 side by side, in one report.html.")
+@click.argument("run_dirs", nargs=-1, required=True, type=PATH)
+@click.option("--out", "out_dir", type=PATH, help="default: reports/comparisons/<time>")
+@click.option("--title", default="Comparison of runs", show_default=True)
+def compare(run_dirs: Sequence[Path], out_dir: Path | None, title: str) -> None:
+    """Write leaderboard.csv, compare.ipynb and report.html."""
+    from helpers.runner import compare as comparison
+
+    out_dir = out_dir or comparison.new_out_dir()
+    try:
+        report = comparison.compare_runs(run_dirs, out_dir, title, log=click.echo)
+    except ValueError as error:  # a run without the records a comparison reads
+        raise click.ClickException(str(error)) from error
+    click.echo(f"report: {report}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,173 @@
+"""Sweeps: several parameter sets run as ordinary run directories under one sweep folder,
+then compared in a leaderboard and a report.
+
+    reports/sweeps/<name>/optuna.journal       the Optuna study (or a database: --storage)
+    reports/sweeps/<name>/<point>/             one run directory per point
+    reports/sweeps/<name>/logs/<point>.log     every line the point's runs printed
+    reports/sweeps/<name>/leaderboard.csv      compare.ipynb, report.html: the comparison
+
+Optuna schedules: each point is a trial, enqueued once and taken by one worker
+(helpers.runner.sweep_trials). Running the same command again continues a stopped sweep:
+finished points are kept, a point whose worker died is run again, and execute.run resumes
+its half-finished run directory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import signal
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from helpers import artifacts, parameters
+from helpers.datasets import LOAD_PARAMETERS
+from helpers.parameters import ParameterError
+from helpers.runner import compare, execute, leaderboard
+from helpers.runner import sweep_trials as trials
+from helpers.runner.exceptions import StepFailedError
+from helpers.runner.sweep_grid import build_points, check_points, default_name, parse_grid
+from helpers.runner.sweep_worker import Log, SweepSpec, echo, work, worker_main
+
+SWEEPS_DIR = artifacts.PROJECT_ROOT / "reports" / "sweeps"
+SWEEP_STEPS = execute.NOTEBOOKS[execute.NOTEBOOKS.index("05_evaluate"):]  # allowed --to
+
+class SweepIncompleteError(StepFailedError):
+    """Some points of a sweep did not finish; the message names them and why."""
+
+
+def plan_sweep(files: Sequence[Path], grid_options: Sequence[str],
+               overrides: Sequence[tuple[str, str]], name: str | None = None,
+               sweep_dir: Path | None = None, storage: str | None = None,
+               to_step: str | None = None, notebooks_dir: Path = execute.NOTEBOOKS_DIR,
+               cell_timeout: float | None = None) -> SweepSpec:
+    """The sweep's points, every one checked (parameters and data) before anything runs."""
+    grid = parse_grid(grid_options)
+    files = [Path(file) for file in files]
+    points = build_points(files, grid, overrides)
+    check_datasets(check_points(points, grid))
+    name = name or default_name(files, grid)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name):
+        raise ParameterError(f"--name {name!r}: use letters, digits, '.', '_', '+' and '-'")
+    if to_step is not None and to_step not in SWEEP_STEPS:
+        raise ParameterError(f"--to {to_step}: a sweep runs at least to 05_evaluate, whose "
+                             f"test figures the leaderboard shows; one of {SWEEP_STEPS}")
+    if sweep_dir is None:
+        sweep_dir = leaderboard.ignored_by_git(SWEEPS_DIR) / name
+    return SweepSpec(name, sweep_dir.resolve(), storage, tuple(points),
+                     to_step or execute.NOTEBOOKS[-1], notebooks_dir.resolve(), cell_timeout)
+
+
+def check_datasets(checked: Sequence[parameters.RunParameters]) -> None:
+    """Load each distinct dataset the points use once, so bad data fails before any run."""
+    seen = set()
+    for values in checked:
+        key = tuple(str(getattr(values, name)) for name in LOAD_PARAMETERS)
+        if key not in seen:
+            seen.add(key)
+            execute.check_dataset(values)
+
+
+def prepare(spec: SweepSpec, log: Log) -> optuna.Study:
+    """Open the study, recover trials of dead workers and enqueue every point not yet done."""
+    storage = trials.open_storage(spec.storage, spec.sweep_dir)
+    study = trials.open_study(storage, spec.name)
+    with trials.sweep_lock(spec.sweep_dir):
+        trials.check_definition(study, spec.points)
+        for trial in trials.fail_stale_trials(study, storage):
+            log(f"point {trial.user_attrs[trials.POINT]}: trial {trial.number} was left "
+                "running by a stopped worker; queued again, its run directory will resume")
+        queued = trials.enqueue_missing(study, spec.points)
+    grouped = trials.trials_by_point(study.get_trials(deepcopy=False))
+    finished = sum(any(trial.state == TrialState.COMPLETE for trial in grouped.get(point.name, []))
+                   for point in spec.points)
+    log(f"sweep {spec.name}: {len(spec.points)} points, {finished} finished, {len(queued)} "
+        f"newly queued; folder {spec.sweep_dir}; storage: "
+        f"{trials.storage_text(spec.storage, spec.sweep_dir)}")
+    return study
+
+
+def run_sweep(spec: SweepSpec, workers: int = 1, log: Log = echo) -> Path:
+    """Run every unfinished point with `workers` processes, then compare them all.
+
+    Returns the sweep's report.html; raises SweepIncompleteError naming points that failed.
+    """
+    if workers < 1:
+        raise ParameterError(f"--workers {workers}: needs one worker or more")
+    spec.sweep_dir.mkdir(parents=True, exist_ok=True)
+    study = prepare(spec, log)
+    waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+    started = time.perf_counter()
+    run_workers(spec, max(1, min(workers, waiting)), log)
+    log(f"sweep {spec.name}: points ran in {time.perf_counter() - started:.1f} s")
+    return finish(spec, log)
+
+
+def run_workers(spec: SweepSpec, count: int, log: Log) -> None:
+    """Run the queue in this process, or in `count` worker processes side by side."""
+    if count == 1:
+        work(spec, log)
+        return
+    context = multiprocessing.get_context("spawn")  # TensorFlow and forking do not mix
+    processes = [context.Process(target=worker_main, args=(spec,), name=f"sweep-worker-{n}")
+                 for n in range(count)]
+    for process in processes:
+        process.start()
+
+    def stop(signal_number: int, _: Any) -> None:
+        for process in processes:
+            process.terminate()
+        raise SystemExit(128 + signal_number)
+
+    previous = signal.signal(signal.SIGTERM, stop)  # `kill PID` stops the workers too
+    try:
+        for process in processes:
+            process.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def finish(spec: SweepSpec, log: Log) -> Path:
+    """Compare the finished points (leaderboard.csv, report.html); name those that are not."""
+    storage = trials.open_storage(spec.storage, spec.sweep_dir)
+    grouped = trials.trials_by_point(trials.open_study(storage, spec.name).get_trials())
+    done, missing = [], []
+    for point in spec.points:
+        point_trials = grouped.get(point.name, [])
+        if any(trial.state == TrialState.COMPLETE for trial in point_trials):
+            done.append(point)
+        else:
+            missing.append(f"{point.name} ({why_not_finished(point_trials)})")
+    here = [point for point in done
+            if artifacts.artifact_path(spec.sweep_dir / point.name,
+                                       artifacts.TRAINING_INFO).is_file()]
+    if len(here) < len(done):
+        log(f"{len(done) - len(here)} finished points ran on other machines: their run "
+            "directories are not in this sweep folder, so the comparison leaves them out")
+    report = spec.sweep_dir / artifacts.REPORT
+    if here:
+        report = compare.compare_runs([spec.sweep_dir / point.name for point in here],
+                                      spec.sweep_dir, f"Sweep {spec.name}",
+                                      [point.name for point in here], log)
+        log(f"report: {report}")
+    if missing:
+        raise SweepIncompleteError(
+            f"{len(missing)} of {len(spec.points)} points did not finish: "
+            f"{'; '.join(missing)}. Run the same command again to retry them (each resumes "
+            "its run directory); their logs are in " + str(spec.sweep_dir / "logs"))
+    return report
+
+
+def why_not_finished(point_trials: Sequence[optuna.trial.FrozenTrial]) -> str:
+    """The latest trial's state or failure, in words."""
+    if not point_trials:
+        return "never queued"
+    latest = point_trials[-1]
+    if latest.state == TrialState.FAIL:
+        return str(latest.user_attrs.get(trials.FAILURE, "failed")).splitlines()[0]
+    return f"{latest.state.name.lower()} elsewhere"

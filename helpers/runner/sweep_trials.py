@@ -1,0 +1,245 @@
+"""A sweep's Optuna study: its storage, the queue of points, and trials whose worker died.
+
+Every point is enqueued once as a WAITING trial; a worker takes one by moving it to RUNNING,
+which the storage grants to one process only (Optuna's own enqueue_trial mechanism), so
+no point runs twice even with many workers on many machines. A worker that is killed
+leaves its trial RUNNING; the next command that finds it marks it failed (same machine: its
+process is gone; another machine: its heartbeat is older than STALE_AFTER_SECONDS) and
+enqueues the point again, whose run directory execute.run then resumes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from helpers.parameters import ParameterError
+from helpers.runner.sweep_grid import SweepPoint, optuna_value
+
+JOURNAL_FILE = "optuna.journal"
+LOCK_FILE = ".sweep.lock"
+POINT, WORKER, HEARTBEAT, FAILURE = "point", "worker", "heartbeat", "failure"
+DEFINITION = "points"  # the study's record of what each point runs
+HEARTBEAT_SECONDS = 60
+# Another machine's trial counts as abandoned after this long without a heartbeat.
+STALE_AFTER_SECONDS = 10 * HEARTBEAT_SECONDS
+LIVE_STATES = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
+
+
+def open_storage(storage: str | None, sweep_dir: Path) -> BaseStorage:
+    """A database URL (sqlite:///..., postgresql://...), a journal file path, or by default
+    the journal file in the sweep folder, which several processes may share."""
+    if storage and "://" in storage:
+        return optuna.storages.RDBStorage(storage)
+    from optuna.storages.journal import JournalFileBackend
+
+    path = Path(storage) if storage else sweep_dir / JOURNAL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+
+
+def storage_text(storage: str | None, sweep_dir: Path) -> str:
+    """The storage as the progress lines name it (a URL's password left out)."""
+    if storage and "://" in storage:
+        scheme, _, rest = storage.partition("://")
+        return f"{scheme}://{rest.rpartition('@')[2]}"
+    return f"journal file {Path(storage) if storage else sweep_dir / JOURNAL_FILE}"
+
+
+def open_study(storage: BaseStorage, name: str) -> optuna.Study:
+    """The sweep's study, created on first use; it maximizes validation accuracy."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep prints its own lines
+    return optuna.create_study(study_name=name, storage=storage, direction="maximize",
+                               load_if_exists=True)
+
+
+def check_definition(study: optuna.Study, points: Sequence[SweepPoint]) -> None:
+    """Record the sweep's points with the study, or refuse a re-run that defines others."""
+    definition = {point.name: point.definition() for point in points}
+    recorded = study.user_attrs.get(DEFINITION)
+    if recorded is None:
+        study.set_user_attr(DEFINITION, definition)
+    elif recorded != definition:
+        changed = sorted(set(recorded) ^ set(definition)) or sorted(
+            name for name in definition if recorded.get(name) != definition[name])
+        raise ParameterError(
+            f"sweep {study.study_name!r} was started with other points or parameters "
+            f"(differing: {', '.join(changed[:6])}): run the same command as before to "
+            "continue it, or choose another --name")
+
+
+def this_worker() -> dict[str, Any]:
+    """Who runs a trial: host, process id and the process's start time (pids are reused)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(),
+            "started": process_start(os.getpid())}
+
+
+def process_start(pid: int) -> str | None:
+    """A process's start time in clock ticks from /proc ('' where there is no /proc)."""
+    if not Path("/proc/self/stat").is_file():
+        return ""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]
+
+
+def process_alive(pid: int, started: str | None) -> bool:
+    """Whether the process that took a trial on this machine still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process with that id: alive, but compare start times
+    now_started = process_start(pid)
+    return not started or now_started == "" or now_started == started
+
+
+def is_stale(trial: FrozenTrial, now: float, host: str) -> bool:
+    """A RUNNING trial whose worker is gone."""
+    worker = trial.user_attrs.get(WORKER)
+    started = trial.datetime_start.timestamp() if trial.datetime_start else now
+    if not worker:  # taken, then killed before it said whose it is
+        return now - started > STALE_AFTER_SECONDS
+    if worker["host"] == host:
+        return not process_alive(worker["pid"], worker.get("started"))
+    return now - trial.user_attrs.get(HEARTBEAT, started) > STALE_AFTER_SECONDS
+
+
+def trial_id(storage: BaseStorage, study: optuna.Study, number: int) -> int:
+    """The storage's id of a study's trial number."""
+    study_id = storage.get_study_id_from_name(study.study_name)
+    return storage.get_trial_id_from_study_id_trial_number(study_id, number)
+
+
+def fail_stale_trials(study: optuna.Study, storage: BaseStorage) -> list[FrozenTrial]:
+    """Mark trials of dead workers failed and enqueue their points again; those failed."""
+    failed = []
+    now, host = time.time(), socket.gethostname()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not is_stale(trial, now, host):
+            continue
+        identifier = trial_id(storage, study, trial.number)
+        try:
+            storage.set_trial_user_attr(identifier, FAILURE, "its worker stopped")
+            # Atomic: of two processes failing the trial, the second gets an error.
+            storage.set_trial_state_values(identifier, state=TrialState.FAIL)
+        except UpdateFinishedTrialError:
+            continue
+        failed.append(trial)
+        enqueue(study, trial.user_attrs[POINT], trial.system_attrs.get("fixed_params", {}))
+    return failed
+
+
+def enqueue(study: optuna.Study, name: str, fixed: dict[str, Any]) -> None:
+    """Put one point in the queue as a WAITING trial."""
+    study.enqueue_trial(fixed, user_attrs={POINT: name})
+
+
+def point_parameters(point: SweepPoint) -> dict[str, Any]:
+    """The point's swept values as Optuna parameters."""
+    return {name: optuna_value(value) for name, value in point.swept}
+
+
+def trials_by_point(trials: Iterable[FrozenTrial]) -> dict[str, list[FrozenTrial]]:
+    """The study's trials grouped by the point they run."""
+    grouped: dict[str, list[FrozenTrial]] = {}
+    for trial in trials:
+        grouped.setdefault(trial.user_attrs.get(POINT, ""), []).append(trial)
+    return grouped
+
+
+def enqueue_missing(study: optuna.Study, points: Sequence[SweepPoint]) -> list[str]:
+    """Enqueue every point with no trial that is waiting, running or complete; their names.
+
+    A point whose trials all failed is queued again: a re-run retries it.
+    """
+    grouped = trials_by_point(study.get_trials(deepcopy=False))
+    missing = [point for point in points
+               if not any(trial.state in LIVE_STATES for trial in grouped.get(point.name, []))]
+    for point in missing:
+        enqueue(study, point.name, point_parameters(point))
+    return [point.name for point in missing]
+
+
+def claim_next(study: optuna.Study, storage: BaseStorage) -> optuna.Trial | None:
+    """Take the first WAITING trial for this process, or None when the queue is empty."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        identifier = trial_id(storage, study, trial.number)
+        try:
+            # False, or an error, when another worker took (or finished) it first.
+            if not storage.set_trial_state_values(identifier, state=TrialState.RUNNING):
+                continue
+        except UpdateFinishedTrialError:
+            continue
+        storage.set_trial_user_attr(identifier, WORKER, this_worker())
+        return optuna.Trial(study, identifier)
+    return None
+
+
+def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
+    """The number of another trial of the same point that wins over this one, if any.
+
+    Two commands started at once may enqueue a point twice; of its trials, one that is
+    complete, or else the lowest-numbered unfinished one, runs; the others step aside.
+    """
+    point = trial.user_attrs.get(POINT)
+    for other in study.get_trials(deepcopy=False):
+        if other.number == trial.number or other.user_attrs.get(POINT) != point:
+            continue
+        if other.state == TrialState.COMPLETE or (
+                other.state in (TrialState.WAITING, TrialState.RUNNING)
+                and other.number < trial.number):
+            return other.number
+    return None
+
+
+@contextmanager
+def sweep_lock(sweep_dir: Path) -> Iterator[None]:
+    """One process at a time on this sweep folder while the queue is being changed."""
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    with open(sweep_dir / LOCK_FILE, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+class Heartbeat:
+    """While a trial runs, stamp it every HEARTBEAT_SECONDS so other machines see it alive."""
+
+    def __init__(self, storage: BaseStorage, identifier: int) -> None:
+        self._storage, self._trial_id = storage, identifier
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._storage.set_trial_user_attr(self._trial_id, HEARTBEAT, time.time())
+            except Exception:  # noqa: BLE001 - a missed beat must not stop the training
+                pass
+            self._stop.wait(HEARTBEAT_SECONDS)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
