@@ -1,0 +1,160 @@
+"""The sweep's queue on a real Optuna journal file: each point once, one worker per trial,
+trials of dead workers failed and queued again, a changed sweep refused."""
+
+import multiprocessing
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from helpers.parameters import ParameterError
+from helpers.runner import sweep_trials as trials
+from helpers.runner.sweep_grid import build_points, parse_grid
+
+
+def points(tmp_path: Path, values: str = "1,2,3"):
+    base = tmp_path / "base.yaml"
+    base.write_text("dataset: mnist_5k\n")
+    return build_points([base], parse_grid([f"epochs={values}"]), [])
+
+
+def open_sweep(tmp_path: Path, name: str = "sweep"):
+    storage = trials.open_storage(None, tmp_path / "sweep")
+    return storage, trials.open_study(storage, name)
+
+
+def test_the_default_storage_is_a_journal_file_in_the_sweep_folder(tmp_path: Path) -> None:
+    storage, study = open_sweep(tmp_path)
+    study.set_user_attr("x", 1)
+    assert isinstance(storage, optuna.storages.JournalStorage)
+    assert (tmp_path / "sweep" / trials.JOURNAL_FILE).stat().st_size > 0
+    assert trials.storage_text(None, tmp_path) == f"journal file {tmp_path / 'optuna.journal'}"
+    assert trials.storage_text("postgresql://me:secret@db/sweeps", tmp_path) == \
+        "postgresql://db/sweeps"
+
+
+def test_a_database_url_is_an_rdb_storage(tmp_path: Path) -> None:
+    storage = trials.open_storage(f"sqlite:///{tmp_path / 'sweep.db'}", tmp_path)
+    assert isinstance(storage, optuna.storages.RDBStorage)
+
+
+def test_every_point_is_enqueued_once(tmp_path: Path) -> None:
+    _, study = open_sweep(tmp_path)
+    sweep_points = points(tmp_path)
+    assert trials.enqueue_missing(study, sweep_points) == ["epochs-1", "epochs-2", "epochs-3"]
+    assert trials.enqueue_missing(study, sweep_points) == []
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert [trial.user_attrs[trials.POINT] for trial in waiting] == [
+        "epochs-1", "epochs-2", "epochs-3"]
+    assert waiting[1].system_attrs["fixed_params"] == {"epochs": 2}
+
+
+def test_a_failed_point_is_queued_again(tmp_path: Path) -> None:
+    storage, study = open_sweep(tmp_path)
+    sweep_points = points(tmp_path, "1")
+    trials.enqueue_missing(study, sweep_points)
+    trial = trials.claim_next(study, storage)
+    study.tell(trial, state=TrialState.FAIL)
+    assert trials.enqueue_missing(study, sweep_points) == ["epochs-1"]
+
+
+def test_a_trial_is_claimed_by_one_worker(tmp_path: Path) -> None:
+    storage, study = open_sweep(tmp_path)
+    trials.enqueue_missing(study, points(tmp_path, "1,2"))
+    other_storage, other_study = open_sweep(tmp_path)  # a second process's view
+    first = trials.claim_next(study, storage)
+    second = trials.claim_next(other_study, other_storage)
+    assert {first.number, second.number} == {0, 1}
+    assert trials.claim_next(study, storage) is None
+    assert first.user_attrs[trials.WORKER]["host"] == socket.gethostname()
+
+
+def claim_all(folder: str, claimed: "multiprocessing.Queue[int]") -> None:
+    storage = trials.open_storage(None, Path(folder))
+    study = trials.open_study(storage, "sweep")
+    while (trial := trials.claim_next(study, storage)) is not None:
+        claimed.put(trial.number)
+
+
+def test_racing_processes_never_take_the_same_trial(tmp_path: Path) -> None:
+    _, study = open_sweep(tmp_path)
+    trials.enqueue_missing(study, points(tmp_path, ",".join(map(str, range(1, 25)))))
+    context = multiprocessing.get_context("spawn")
+    claimed = context.Queue()
+    workers = [context.Process(target=claim_all, args=(str(tmp_path / "sweep"), claimed))
+               for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    numbers = [claimed.get(timeout=10) for _ in range(24)]
+    assert sorted(numbers) == list(range(24))
+    assert claimed.empty()
+
+
+def dead_pid() -> int:
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    return finished.pid
+
+
+def running_trial(tmp_path: Path, worker: dict | None, heartbeat: float | None = None):
+    storage, study = open_sweep(tmp_path)
+    trials.enqueue_missing(study, points(tmp_path, "1"))
+    trial = trials.claim_next(study, storage)
+    identifier = trials.trial_id(storage, study, trial.number)
+    storage.set_trial_user_attr(identifier, trials.WORKER, worker)
+    if heartbeat is not None:
+        storage.set_trial_user_attr(identifier, trials.HEARTBEAT, heartbeat)
+    return storage, study
+
+
+@pytest.mark.parametrize(("worker", "heartbeat", "stale"), [
+    ({"host": socket.gethostname(), "pid": "dead", "started": None}, None, True),
+    ("this process", None, False),
+    ({"host": "elsewhere", "pid": 1, "started": None}, time.time(), False),
+    ({"host": "elsewhere", "pid": 1, "started": None},
+     time.time() - trials.STALE_AFTER_SECONDS - 60, True),
+])
+def test_trials_of_dead_workers_are_failed_and_queued_again(
+        tmp_path: Path, worker, heartbeat, stale: bool) -> None:
+    if worker == "this process":
+        worker = trials.this_worker()
+    elif worker["pid"] == "dead":
+        worker = {**worker, "pid": dead_pid()}
+    storage, study = running_trial(tmp_path, worker, heartbeat)
+    failed = trials.fail_stale_trials(study, storage)
+    assert len(failed) == int(stale)
+    states = [trial.state for trial in study.get_trials()]
+    assert states == ([TrialState.FAIL, TrialState.WAITING] if stale else [TrialState.RUNNING])
+    if stale:
+        assert study.get_trials()[1].user_attrs[trials.POINT] == "epochs-1"
+        assert study.get_trials()[1].system_attrs["fixed_params"] == {"epochs": 1}
+
+
+def test_a_reused_process_id_does_not_keep_a_trial_alive() -> None:
+    me = trials.this_worker()
+    assert trials.process_alive(me["pid"], me["started"])
+    assert not trials.process_alive(me["pid"], "1")  # same id, another start time
+
+
+def test_a_point_enqueued_twice_runs_once(tmp_path: Path) -> None:
+    storage, study = open_sweep(tmp_path)
+    trials.enqueue(study, "epochs-1", {"epochs": 1})
+    trials.enqueue(study, "epochs-1", {"epochs": 1})
+    later = optuna.Trial(study, trials.trial_id(storage, study, 1))
+    assert trials.duplicate_of(study, later) == 0
+    earlier = trials.claim_next(study, storage)
+    assert earlier.number == 0 and trials.duplicate_of(study, earlier) is None
+
+
+def test_a_changed_sweep_is_refused(tmp_path: Path) -> None:
+    _, study = open_sweep(tmp_path)
+    trials.check_definition(study, points(tmp_path, "1,2"))
+    trials.check_definition(study, points(tmp_path, "1,2"))  # the same command: fine
+    with pytest.raises(ParameterError, match="started with other points.*epochs-3"):
+        trials.check_definition(study, points(tmp_path, "1,2,3"))
