@@ -47,16 +47,16 @@ def plan_sweep(files: Sequence[Path], grid_options: Sequence[str],
                to_step: str | None = None, notebooks_dir: Path = execute.NOTEBOOKS_DIR,
                cell_timeout: float | None = None) -> SweepSpec:
     """The sweep's points, every one checked (parameters and data) before anything runs."""
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name):
+        raise ParameterError(f"--name {name!r}: use letters, digits, '.', '_', '+' and '-'")
+    if to_step is not None and to_step not in SWEEP_STEPS:
+        raise ParameterError(f"--to {to_step}: a sweep runs at least to 05_evaluate, whose "
+                             f"test figures the leaderboard shows; one of {SWEEP_STEPS}")
     grid = parse_grid(grid_options)
     files = [Path(file) for file in files]
     points = build_points(files, grid, overrides)
     check_datasets(check_points(points, grid))
     name = name or default_name(files, grid)
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name):
-        raise ParameterError(f"--name {name!r}: use letters, digits, '.', '_', '+' and '-'")
-    if to_step is not None and to_step not in SWEEP_STEPS:
-        raise ParameterError(f"--to {to_step}: a sweep runs at least to 05_evaluate, whose "
-                             f"test figures the leaderboard shows; one of {SWEEP_STEPS}")
     if sweep_dir is None:
         sweep_dir = leaderboard.ignored_by_git(SWEEPS_DIR) / name
     return SweepSpec(name, sweep_dir.resolve(), storage, tuple(points),

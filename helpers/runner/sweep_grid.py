@@ -169,7 +169,7 @@ def check_points(points: Sequence[SweepPoint],
 
 def default_name(files: Sequence[Path], grid: Mapping[str, list[Any]]) -> str:
     """The same name for the same command, so running it again continues the sweep."""
-    name = "-".join([*file_labels(files), *grid]) or "sweep"
+    name = re.sub(r"[^A-Za-z0-9._+-]+", "-", "-".join([*file_labels(files), *grid])) or "sweep"
     if len(name) > MAX_NAME_LENGTH:
         digest = hashlib.sha256(name.encode()).hexdigest()[:8]
         name = f"{name[:MAX_NAME_LENGTH - 9]}-{digest}"

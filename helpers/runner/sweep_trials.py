@@ -210,10 +210,18 @@ def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
 
 @contextmanager
 def sweep_lock(sweep_dir: Path) -> Iterator[None]:
-    """One process at a time on this sweep folder while the queue is being changed."""
+    """One process at a time on this sweep folder while the queue is being changed.
+
+    Where the filesystem cannot lock (some NFS), it goes on unlocked: a point enqueued twice
+    still runs once (duplicate_of).
+    """
     sweep_dir.mkdir(parents=True, exist_ok=True)
     with open(sweep_dir / LOCK_FILE, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except OSError:
+            yield
+            return
         try:
             yield
         finally:
