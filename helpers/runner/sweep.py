@@ -77,7 +77,7 @@ def prepare(spec: SweepSpec, log: Log) -> optuna.Study:
     """Open the study, recover trials of dead workers and enqueue every point not yet done."""
     storage = trials.open_storage(spec.storage, spec.sweep_dir)
     study = trials.open_study(storage, spec.name)
-    with trials.sweep_lock(spec.sweep_dir):
+    with trials.queue_lock(trials.lock_path(spec.storage, spec.sweep_dir)):
         trials.check_definition(study, spec.points)
         for trial in trials.fail_stale_trials(study, storage):
             log(f"point {trial.user_attrs[trials.POINT]}: trial {trial.number} was left "

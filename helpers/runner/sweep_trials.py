@@ -208,15 +208,24 @@ def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
     return None
 
 
-@contextmanager
-def sweep_lock(sweep_dir: Path) -> Iterator[None]:
-    """One process at a time on this sweep folder while the queue is being changed.
+def lock_path(storage: str | None, sweep_dir: Path) -> Path:
+    """The file that serializes changes to the queue: beside a SQLite database (which
+    cannot lock a row, so two processes could both take a trial), else in the sweep folder."""
+    if storage and storage.startswith("sqlite:///"):
+        return Path(storage.removeprefix("sqlite:///").partition("?")[0] + ".lock")
+    return sweep_dir / LOCK_FILE
 
-    Where the filesystem cannot lock (some NFS), it goes on unlocked: a point enqueued twice
-    still runs once (duplicate_of).
+
+@contextmanager
+def queue_lock(path: Path) -> Iterator[None]:
+    """One process of this machine (or filesystem) at a time changes the queue.
+
+    Where the filesystem cannot lock (some NFS), it goes on unlocked: the journal and
+    database servers still grant a trial once, and a point enqueued twice runs once
+    (duplicate_of).
     """
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    with open(sweep_dir / LOCK_FILE, "w") as lock:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
         except OSError:
@@ -226,6 +235,13 @@ def sweep_lock(sweep_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def next_trial(study: optuna.Study, storage: BaseStorage, lock: Path) -> optuna.Trial | None:
+    """Under the queue's lock: fail trials of dead workers, then take the next waiting one."""
+    with queue_lock(lock):
+        fail_stale_trials(study, storage)
+        return claim_next(study, storage)
 
 
 class Heartbeat:

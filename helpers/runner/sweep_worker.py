@@ -59,10 +59,9 @@ def work(spec: SweepSpec, log: Log) -> None:
     """Take WAITING trials one after another and run their points, until none is left."""
     storage = trials.open_storage(spec.storage, spec.sweep_dir)
     study = trials.open_study(storage, spec.name)
+    lock = trials.lock_path(spec.storage, spec.sweep_dir)
     while True:
-        with trials.sweep_lock(spec.sweep_dir):
-            trials.fail_stale_trials(study, storage)
-        trial = trials.claim_next(study, storage)
+        trial = trials.next_trial(study, storage, lock)
         if trial is None:
             return
         run_point(study, storage, trial, spec, log)
