@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from helpers import artifacts
 from helpers.records import MetricsRecord, read_record_if_present
 from helpers.runner import leaderboard
+from helpers.runner.exceptions import StepFailedError
 from helpers.streams import native_stderr_to
 
 TEMPLATE = Path(__file__).with_name("compare_runs.ipynb")
@@ -142,6 +143,7 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path,
                  log: Callable[[str], None] = print) -> Path:
     """Write leaderboard.csv, the executed comparison notebook and report.html to out_dir."""
     import papermill
+    from papermill.exceptions import PapermillExecutionError
 
     if not run_dirs:
         raise ValueError("nothing to compare: give one or more run directories")
@@ -153,11 +155,16 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path,
     log(leaderboard.summary_text(table))
     log(f"leaderboard: {leaderboard.write_csv(table, out_dir / leaderboard.LEADERBOARD)}")
     # The kernel's start-up warnings go to a log, not between the runner's lines.
-    with native_stderr_to(out_dir / "logs" / "compare.log"):
-        papermill.execute_notebook(
-            str(TEMPLATE), str(out_dir / NOTEBOOK), kernel_name="python3",
-            progress_bar=False, cwd=str(out_dir), shutdown_kernel="immediate",
-            parameters={"run_dirs": run_dirs, "labels": labels, "title": title})
+    try:
+        with native_stderr_to(out_dir / "logs" / "compare.log"):
+            papermill.execute_notebook(
+                str(TEMPLATE), str(out_dir / NOTEBOOK), kernel_name="python3",
+                progress_bar=False, cwd=str(out_dir), shutdown_kernel="immediate",
+                parameters={"run_dirs": run_dirs, "labels": labels, "title": title})
+    except PapermillExecutionError as error:
+        raise StepFailedError(f"the comparison notebook failed in cell {error.cell_index}: "
+                              f"{error.ename}: {error.evalue}\nThe executed notebook is "
+                              f"{out_dir / NOTEBOOK}") from error
     return write_report(out_dir / NOTEBOOK, out_dir / artifacts.REPORT, title)
 
 

@@ -78,7 +78,7 @@ def prepare(spec: SweepSpec, log: Log) -> optuna.Study:
     storage = trials.open_storage(spec.storage, spec.sweep_dir)
     study = trials.open_study(storage, spec.name)
     with trials.queue_lock(trials.lock_path(spec.storage, spec.sweep_dir)):
-        trials.check_definition(study, spec.points)
+        trials.check_definition(study, spec.points, spec.to_step)
         for trial in trials.fail_stale_trials(study, storage):
             log(f"point {trial.user_attrs[trials.POINT]}: trial {trial.number} was left "
                 "running by a stopped worker; queued again, its run directory will resume")

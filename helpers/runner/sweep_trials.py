@@ -32,6 +32,7 @@ JOURNAL_FILE = "optuna.journal"
 LOCK_FILE = ".sweep.lock"
 POINT, WORKER, HEARTBEAT, FAILURE = "point", "worker", "heartbeat", "failure"
 DEFINITION = "points"  # the study's record of what each point runs
+LAST_STEP = "to_step"
 HEARTBEAT_SECONDS = 60
 # Another machine's trial counts as abandoned after this long without a heartbeat.
 STALE_AFTER_SECONDS = 10 * HEARTBEAT_SECONDS
@@ -65,19 +66,28 @@ def open_study(storage: BaseStorage, name: str) -> optuna.Study:
                                load_if_exists=True)
 
 
-def check_definition(study: optuna.Study, points: Sequence[SweepPoint]) -> None:
-    """Record the sweep's points with the study, or refuse a re-run that defines others."""
+def check_definition(study: optuna.Study, points: Sequence[SweepPoint],
+                     to_step: str | None = None) -> None:
+    """Record the sweep's points (and last step) with the study, or refuse a re-run that
+    defines others: a continuation must not mix two sweeps' results."""
     definition = {point.name: point.definition() for point in points}
     recorded = study.user_attrs.get(DEFINITION)
     if recorded is None:
         study.set_user_attr(DEFINITION, definition)
-    elif recorded != definition:
-        changed = sorted(set(recorded) ^ set(definition)) or sorted(
-            name for name in definition if recorded.get(name) != definition[name])
+        study.set_user_attr(LAST_STEP, to_step)
+        return
+    changed = sorted(set(recorded) ^ set(definition)) or sorted(
+        name for name in definition if recorded.get(name) != definition[name])
+    if changed:
         raise ParameterError(
             f"sweep {study.study_name!r} was started with other points or parameters "
             f"(differing: {', '.join(changed[:6])}): run the same command as before to "
             "continue it, or choose another --name")
+    if study.user_attrs.get(LAST_STEP) != to_step:
+        raise ParameterError(
+            f"sweep {study.study_name!r} was started with --to "
+            f"{study.user_attrs.get(LAST_STEP)}, not {to_step}: run the same command as "
+            "before to continue it, or choose another --name")
 
 
 def this_worker() -> dict[str, Any]:

@@ -20,7 +20,6 @@ from optuna.trial import TrialState
 
 from helpers.runner import execute, leaderboard
 from helpers.runner import sweep_trials as trials
-from helpers.runner.exceptions import RUNNER_ERRORS
 from helpers.runner.sweep_grid import SweepPoint
 
 Log = Callable[..., None]
@@ -88,7 +87,7 @@ def run_point(study: optuna.Study, storage: optuna.storages.BaseStorage,
                                   spec.sweep_dir / point.name, spec.notebooks_dir,
                                   spec.cell_timeout, to_step=spec.to_step, log=point_log)
         result = leaderboard.run_result(run_dir)
-    except (*RUNNER_ERRORS, ValueError) as error:
+    except Exception as error:  # noqa: BLE001 - one failed point must not stop the others
         point_log(f"trial {trial.number} failed: {error}")
         trial.set_user_attr(trials.FAILURE, str(error)[:2000])
         study.tell(trial, state=TrialState.FAIL)

@@ -121,3 +121,28 @@ def test_a_killed_sweep_continues_without_rerunning_finished_points(tmp_path: Pa
     assert again.returncode == 0 and "2 finished, 0 newly queued" in again.stdout
     assert len(study_trials(sweep_dir)) == 3
     print(f"\nkilled after {killed_after:.0f} s, finished after {total:.0f} s")
+
+
+def test_failed_points_are_named_and_retried_by_the_next_command(tmp_path: Path) -> None:
+    import shutil
+
+    import nbformat
+
+    from helpers.runner import execute
+
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(execute.NOTEBOOKS_DIR, notebooks)
+    path = notebooks / "01_load_data.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('the cell broke')"))
+    nbformat.write(notebook, path)
+    sweep_dir = tmp_path / "sweep"
+    command = [*sweep_command(sweep_dir, "seed=1,2"), "--notebooks-dir", str(notebooks)]
+    for attempt in (1, 2):
+        result = run_sweep(command)
+        assert result.returncode == 1
+        assert "2 of 2 points did not finish: seed-1 (01_load_data failed in cell" in \
+            result.stderr and "RuntimeError: the cell broke" in result.stderr
+        assert "Run the same command again to retry them" in result.stderr
+        assert [trial.state for trial in study_trials(sweep_dir)] == [TrialState.FAIL] * 2 * attempt
+    assert executions(sweep_dir, "seed-1") == executions(sweep_dir, "seed-2") == 2

@@ -37,6 +37,13 @@ def test_the_default_storage_is_a_journal_file_in_the_sweep_folder(tmp_path: Pat
         "postgresql://db/sweeps"
 
 
+def test_a_path_is_a_journal_file_there(tmp_path: Path) -> None:
+    storage = trials.open_storage(str(tmp_path / "shared" / "sweep.journal"), tmp_path / "x")
+    trials.open_study(storage, "sweep")
+    assert (tmp_path / "shared" / "sweep.journal").is_file()
+    assert not (tmp_path / "x" / trials.JOURNAL_FILE).exists()
+
+
 def test_a_database_url_is_an_rdb_storage(tmp_path: Path) -> None:
     storage = trials.open_storage(f"sqlite:///{tmp_path / 'sweep.db'}", tmp_path)
     assert isinstance(storage, optuna.storages.RDBStorage)
@@ -171,3 +178,5 @@ def test_a_changed_sweep_is_refused(tmp_path: Path) -> None:
     trials.check_definition(study, points(tmp_path, "1,2"))  # the same command: fine
     with pytest.raises(ParameterError, match="started with other points.*epochs-3"):
         trials.check_definition(study, points(tmp_path, "1,2,3"))
+    with pytest.raises(ParameterError, match="started with --to None, not 05_evaluate"):
+        trials.check_definition(study, points(tmp_path, "1,2"), "05_evaluate")
