@@ -37,6 +37,7 @@ from helpers.runner.sweep_worker import Log, SweepSpec, echo, work, worker_main
 SWEEPS_DIR = artifacts.PROJECT_ROOT / "reports" / "sweeps"
 SWEEP_STEPS = execute.NOTEBOOKS[execute.NOTEBOOKS.index("05_evaluate"):]  # allowed --to
 
+
 class SweepIncompleteError(StepFailedError):
     """Some points of a sweep did not finish; the message names them and why."""
 

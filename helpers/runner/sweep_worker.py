@@ -103,12 +103,11 @@ def run_point(study: optuna.Study, storage: optuna.storages.BaseStorage,
 
 def choices(points: Sequence[SweepPoint], name: str) -> list[Any]:
     """Every value a swept parameter takes across the points, in order (Optuna's choices)."""
-    values = []
+    values: dict[tuple[type, Any], Any] = {}  # keyed by type too: True == 1 in Python
     for point in points:
         value = trials.point_parameters(point)[name]
-        if value not in values:
-            values.append(value)
-    return values
+        values.setdefault((type(value), value), value)
+    return list(values.values())
 
 
 class PointLog:
