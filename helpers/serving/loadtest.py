@@ -10,7 +10,6 @@ answer that was not the expected one: 200 for a good request, a 4xx for a bad on
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import json
@@ -24,9 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import numpy as np
 
 from helpers import artifacts
+from helpers.serving.cli import CommandError, run_command
 
 
 @dataclass(frozen=True)
@@ -84,20 +85,21 @@ def build_requests(images: np.ndarray, host: str, count: int = 200) -> tuple[
         good.append(Request("png_upload", http_request("/predict", content_type, body, host),
                             False))
         body = json.dumps({"image": images[index].tolist()}).encode()
-        good.append(Request("json_image", http_request("/predict", "application/json", body,
-                                                       host), False))
+        good.append(Request("json_image", http_request("/predict/pixels", "application/json",
+                                                       body, host), False))
     height, width, channels = images.shape[1:]
     huge = np.zeros((8000, 8000, 1 if channels == 1 else 3), np.uint8)  # 64 MP, small PNG
     not_image_type, not_image = multipart("file", "notes.txt", "text/plain", b"not an image")
     huge_type, huge_body = multipart("file", "huge.png", "image/png", png_bytes(huge))
+    wrong_shape = json.dumps({"image": np.zeros((height + 1, width, channels)).tolist()})
     bad = [
         Request("not_an_image", http_request("/predict", not_image_type, not_image, host), True),
-        Request("empty", http_request("/predict", "image/png", b"", host), True),
-        Request("wrong_shape", http_request("/predict", "application/json", json.dumps(
-            {"image": np.zeros((height + 1, width, channels)).tolist()}).encode(), host), True),
-        Request("wrong_type", http_request("/predict", "text/plain", b"hello", host), True),
-        Request("broken_json", http_request("/predict", "application/json", b'{"image": [1,',
-                                            host), True),
+        Request("empty", http_request("/predict/image", "image/png", b"", host), True),
+        Request("wrong_shape", http_request("/predict/pixels", "application/json",
+                                            wrong_shape.encode(), host), True),
+        Request("wrong_type", http_request("/predict/image", "text/plain", b"hello", host), True),
+        Request("broken_json", http_request("/predict/pixels", "application/json",
+                                            b'{"image": [1,', host), True),
         Request("too_many_pixels", http_request("/predict", huge_type, huge_body, host), True),
     ]
     return good, bad
@@ -215,41 +217,51 @@ def start_server(run_dir: Path, port: int, timeout: float = 120) -> subprocess.P
     raise RuntimeError(f"the server did not answer /health within {timeout:g} s")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point: print the figures as JSON (and write them with --output)."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.serving.loadtest", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run-dir", type=Path, required=True,
-                        help="the run whose test images are sent (and served, unless --port)")
-    parser.add_argument("--port", type=int,
-                        help="load an already running server on 127.0.0.1:PORT; by default a "
-                             "server for --run-dir is started and stopped")
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--malformed", type=float, default=0.1,
-                        help="share of malformed requests")
-    parser.add_argument("--output", type=Path, help="also write the figures to this JSON file")
-    arguments = parser.parse_args(argv)
-    images = artifacts.read_arrays(artifacts.require(
-        arguments.run_dir, artifacts.DATASET_ARRAYS, "01_load_data"))["x_test"]
+@click.command(help=__doc__)
+@click.option("--run-dir", type=click.Path(path_type=Path), required=True,
+              help="the run whose test images are sent (and served, unless --port)")
+@click.option("--port", type=int, help="load an already running server on 127.0.0.1:PORT; by "
+                                       "default a server for --run-dir is started and stopped")
+@click.option("--clients", type=click.IntRange(min=1), default=50, show_default=True,
+              help="concurrent keep-alive connections")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=30,
+              show_default=True, help="how long the clients send")
+@click.option("--malformed", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="share of malformed requests")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="also write the figures to this JSON file")
+def loadtest(run_dir: Path, port: int | None, clients: int, seconds: float, malformed: float,
+             output: Path | None) -> int:
+    """Print the figures as JSON; 1 if any request got a 5xx or lost its connection."""
+    try:
+        images = artifacts.read_arrays(artifacts.require(
+            run_dir, artifacts.DATASET_ARRAYS, "01_load_data"))["x_test"]
+    except (FileNotFoundError, ValueError) as error:
+        raise CommandError(str(error), exit_code=2) from error
     server = None
-    port = arguments.port
     if port is None:
         port = free_port()
-        server = start_server(arguments.run_dir, port)
+        try:
+            server = start_server(run_dir, port)
+        except RuntimeError as error:
+            raise CommandError(str(error)) from error
     try:
-        figures = asyncio.run(run_load("127.0.0.1", port, images, arguments.clients,
-                                       arguments.seconds, arguments.malformed))
+        figures = asyncio.run(run_load("127.0.0.1", port, images, clients, seconds, malformed))
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
     figures["machine"] = artifacts.machine_info([])
-    print(json.dumps(figures, indent=2))
-    if arguments.output:
-        artifacts.write_json(arguments.output, figures)
+    click.echo(json.dumps(figures, indent=2))
+    if output:
+        artifacts.write_json(output, figures)
     return 0 if figures["server_errors_5xx"] == 0 and figures["connection_errors"] == 0 else 1
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point (`imgclf-loadtest`): 0 when the server never failed."""
+    return run_command(loadtest, argv, "imgclf-loadtest")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

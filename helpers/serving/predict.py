@@ -7,25 +7,25 @@ image gets the same answer from the command line, the API and the web page.
 
 from __future__ import annotations
 
-import argparse
 import io
-import sys
+import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import numpy as np
 
 from helpers import artifacts
 from helpers.datasets import convert_image, read_dataset_info
+from helpers.serving.cli import CommandError, run_command
 
 IMAGE_FORMATS = ("PNG", "JPEG")
 # Pillow refuses larger images itself only at ~179 million pixels; a 50-megapixel photo
 # is already more than any phone sends, and decoding it takes ~150 MB of memory.
 MAX_IMAGE_PIXELS = 50_000_000
-MAX_PIXEL_VALUE = 255
 
 
 class InputError(ValueError):
@@ -71,48 +71,6 @@ def image_to_pixels(data: bytes, input_shape: Sequence[int],
         return convert_image(image, (height, width), "grayscale" if channels == 1 else "rgb")
     except (OSError, SyntaxError) as error:
         raise InputError(f"the {image.format} image is damaged or cut short ({error})") from error
-
-
-def pixels_from_json(payload: Any, input_shape: Sequence[int],
-                     max_images: int) -> np.ndarray:
-    """Images from {"image": one array} or {"images": [arrays]}, as float32 N x H x W x C.
-
-    Values are raw pixels 0-255, like the training data; a grayscale model also takes
-    height x width arrays without the channel axis.
-    """
-    height, width, channels = (int(size) for size in input_shape)
-    if not isinstance(payload, dict) or len(set(payload) & {"image", "images"}) != 1:
-        raise InputError('the JSON body must be an object with one key, "image" (one '
-                         'image) or "images" (a list of images)')
-    key = "image" if "image" in payload else "images"
-    try:
-        array = np.asarray(payload[key], dtype=np.float64)
-    except (ValueError, TypeError) as error:
-        raise InputError(f'"{key}" must be a rectangular array of numbers: rows of unequal '
-                         f"length or non-numbers ({error})") from error
-    single = (height, width, channels)
-    accepted = [single, (height, width)] if channels == 1 else [single]
-    if key == "image":
-        if array.shape not in accepted:
-            raise InputError(f'"image" has shape {list(array.shape)}; the model takes '
-                             f"{' or '.join(str(list(shape)) for shape in accepted)}")
-        array = array[np.newaxis]
-    else:
-        if array.ndim == 0 or len(array) == 0:
-            raise InputError('"images" is empty: send at least one image')
-        if array.shape[1:] not in accepted:
-            raise InputError(f'"images" has shape {list(array.shape)}; the model takes a list '
-                             f"of {' or '.join(str(list(shape)) for shape in accepted)} images")
-        if len(array) > max_images:
-            raise TooLargeError(f'"images" holds {len(array):,} images, more than the '
-                                f"{max_images:,} accepted in one request")
-    if not np.all(np.isfinite(array)):
-        raise InputError(f'"{key}" values must be raw pixels from 0 to {MAX_PIXEL_VALUE}; '
-                         "got NaN or infinity")
-    if array.min() < 0 or array.max() > MAX_PIXEL_VALUE:
-        raise InputError(f'"{key}" values must be raw pixels from 0 to {MAX_PIXEL_VALUE}; '
-                         f"got values from {array.min():g} to {array.max():g}")
-    return array.reshape(len(array), height, width, channels).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -183,38 +141,38 @@ class Predictor:
         return results
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point: print the top classes of each image file."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.serving.predict", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run-dir", type=Path, required=True,
-                        help="a run directory holding model.keras and dataset.json")
-    parser.add_argument("--top-k", type=int, default=3, help="classes shown per image")
-    parser.add_argument("--json", action="store_true", help="print JSON lines instead")
-    parser.add_argument("images", nargs="+", type=Path, help="PNG or JPEG files, any size")
-    arguments = parser.parse_args(argv)
+@click.command(help=__doc__)
+@click.option("--run-dir", type=click.Path(path_type=Path), required=True,
+              help="a run directory holding model.keras and dataset.json")
+@click.option("--top-k", type=int, default=3, show_default=True, help="classes shown per image")
+@click.option("--json", "as_json", is_flag=True, help="print JSON lines instead")
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+def predict(run_dir: Path, top_k: int, as_json: bool, images: tuple[Path, ...]) -> int:
+    """Print each image's top classes; 1 if any image could not be read."""
     try:
-        predictor = Predictor(arguments.run_dir)
-        if not 1 <= arguments.top_k <= len(predictor.info.class_names):
+        predictor = Predictor(run_dir)
+        if not 1 <= top_k <= len(predictor.info.class_names):
             raise InputError(f"--top-k must be from 1 to {len(predictor.info.class_names)}")
     except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise CommandError(str(error), exit_code=2) from error
     failed = 0
-    for result in predictor.predict_files(arguments.images, arguments.top_k):
+    for result in predictor.predict_files(images, top_k):
         if "error" in result:
             failed += 1
-            print(f"{result['file']}: error: {result['error']}", file=sys.stderr)
-        elif arguments.json:
-            import json
-
-            print(json.dumps(result))
+            click.echo(f"{result['file']}: error: {result['error']}", err=True)
+        elif as_json:
+            click.echo(json.dumps(result))
         else:
             ranked = ", ".join(f"{entry['class']} {entry['probability']:.3f}"
                                for entry in result["top"])
-            print(f"{result['file']}: {ranked}")
+            click.echo(f"{result['file']}: {ranked}")
     return 1 if failed else 0
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point (`imgclf-predict`): 0, 1 if an image failed, 2 for bad input."""
+    return run_command(predict, argv, "imgclf-predict")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -57,9 +57,16 @@ def test_health_and_metadata_describe_the_run(client: TestClient, trained_run: P
 
 def test_openapi_schema_documents_every_endpoint(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
-    assert {"/predict", "/health", "/metadata"} <= set(schema["paths"])
-    body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]
-    assert {"multipart/form-data", "application/json", "image/png", "image/jpeg"} <= set(body)
+    paths = schema["paths"]
+    assert {"/predict", "/predict/image", "/predict/pixels", "/health", "/metadata"} <= set(paths)
+    assert set(paths["/predict"]["post"]["requestBody"]["content"]) == {"multipart/form-data"}
+    assert set(paths["/predict/image"]["post"]["requestBody"]["content"]) == {"image/png",
+                                                                              "image/jpeg"}
+    assert set(paths["/predict/pixels"]["post"]["requestBody"]["content"]) == {
+        "application/json"}
+    for path in ("/predict", "/predict/image", "/predict/pixels"):
+        ok = paths[path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert ok == {"$ref": "#/components/schemas/PredictResponse"}
     assert client.get("/docs").status_code == 200
 
 
@@ -71,7 +78,8 @@ def test_rest_predictions_equal_in_process_ones_for_the_whole_test_set(
     batch = 1000
     for start in range(0, len(images), batch):
         chunk = images[start: start + batch]
-        response = client.post(f"/predict?top_k={classes}", json={"images": chunk.tolist()})
+        response = client.post(f"/predict/pixels?top_k={classes}",
+                               json={"images": chunk.tolist()})
         assert response.status_code == 200, response.text
         served = probability_matrix(response.json()["predictions"], classes)
         expected = in_process.probabilities(chunk)
@@ -89,10 +97,10 @@ def test_rest_predictions_equal_in_process_ones_for_the_whole_test_set(
 def test_png_uploads_give_the_same_answers_as_json(client: TestClient, test_set) -> None:
     images, _ = test_set
     for index in range(40):
-        as_json = client.post("/predict", json={"image": images[index].tolist()}).json()
+        as_json = client.post("/predict/pixels", json={"image": images[index].tolist()}).json()
         upload = client.post("/predict", files={"file": ("x.png", encoded(images[index]),
                                                          "image/png")})
-        raw = client.post("/predict", content=encoded(images[index]),
+        raw = client.post("/predict/image", content=encoded(images[index]),
                           headers={"Content-Type": "image/png"})
         assert upload.status_code == raw.status_code == 200
         assert upload.json()["predictions"] == raw.json()["predictions"] == as_json["predictions"]
@@ -121,60 +129,95 @@ def multipart_text() -> dict:
     return {"files": {"file": ("notes.txt", b"just some text", "text/plain")}}
 
 
+def json_bytes(text: str) -> dict:
+    return {"content": text.encode(), "headers": {"Content-Type": "application/json"}}
+
+
+def png_body(content: bytes) -> dict:
+    return {"content": content, "headers": {"Content-Type": "image/png"}}
+
+
+NAN_IMAGE = json.dumps({"image": [[float("nan")] * 28] * 28})  # Python's json writes NaN
 BAD_REQUESTS = [
-    ("not an image", multipart_text(), 400, "not a PNG or JPEG image"),
-    ("no file field", {"files": {"upload": ("x.png", b"abc", "image/png")}}, 400,
-     "file field named 'file'"),
-    ("empty body", {"content": b"", "headers": {"Content-Type": "image/png"}}, 400,
-     "body is empty"),
-    ("empty image", {"files": {"file": ("x.png", b"", "image/png")}}, 400, "empty"),
-    ("truncated png", {"content": b"\x89PNG\r\n\x1a\n" + b"\0" * 40,
-                       "headers": {"Content-Type": "image/png"}}, 400, "PNG"),
-    ("gif", {"content": b"GIF89a\x01\x00\x01\x00\x00\x00\x00;",
-             "headers": {"Content-Type": "image/png"}}, 400, "PNG or JPEG"),
-    ("wrong content type", {"content": b"hello", "headers": {"Content-Type": "text/plain"}},
-     415, "Content-Type 'text/plain' is not accepted"),
-    ("no content type", {"content": b"hello"}, 415, "not accepted"),
-    ("broken json", {"content": b'{"image": [1,', "headers": {"Content-Type":
-                                                              "application/json"}},
-     400, "not valid JSON"),
-    ("json list", {"json": [1, 2, 3]}, 400, 'one key, "image"'),
-    ("both keys", {"json": {"image": [], "images": []}}, 400, 'one key, "image"'),
-    ("wrong shape", {"json": {"image": np.zeros((27, 28)).tolist()}}, 400,
-     'has shape [27, 28]; the model takes [28, 28, 1] or [28, 28]'),
-    ("ragged rows", {"json": {"image": [[0] * 28] * 27 + [[0] * 5]}}, 400, "rectangular"),
-    ("not numbers", {"json": {"image": [["a"] * 28] * 28}}, 400, "rectangular"),
-    ("out of range", {"json": {"image": np.full((28, 28), 300).tolist()}}, 400,
-     "from 0 to 255"),
-    ("empty batch", {"json": {"images": []}}, 400, "empty"),
-    ("deeply nested", {"content": b"[" * 100_000 + b"]" * 100_000,
-                       "headers": {"Content-Type": "application/json"}}, 400, "nested too deeply"),
-    ("many dimensions", {"json": {"image": json.loads("[" * 80 + "0" + "]" * 80)}}, 400,
+    # The upload: a 400 that says why for what is not an image, a 422 for a malformed form.
+    ("not an image", "/predict", multipart_text(), 400, "not a PNG or JPEG image"),
+    ("empty image", "/predict", {"files": {"file": ("x.png", b"", "image/png")}}, 400,
+     "empty"),
+    ("no file field", "/predict", {"files": {"upload": ("x.png", b"abc", "image/png")}}, 422,
+     "Field required"),
+    ("file sent as text", "/predict", {"data": {"file": "abc"}}, 422, "file"),
+    ("not multipart", "/predict", {"content": b"hello", "headers": {"Content-Type":
+                                                                    "text/plain"}},
+     422, "Field required"),
+    # The raw image body.
+    ("empty body", "/predict/image", png_body(b""), 400, "empty"),
+    ("truncated png", "/predict/image", png_body(b"\x89PNG\r\n\x1a\n" + b"\0" * 40), 400,
+     "PNG"),
+    ("gif", "/predict/image", png_body(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"), 400,
+     "PNG or JPEG"),
+    ("wrong content type", "/predict/image", {"content": b"hello", "headers": {
+        "Content-Type": "text/plain"}}, 415, "Content-Type 'text/plain' is not accepted"),
+    ("no content type", "/predict/image", {"content": b"hello"}, 415, "not accepted"),
+    # JSON pixels: refused by the schema's own model with a 422 naming the place.
+    ("broken json", "/predict/pixels", json_bytes('{"image": [1,'), 422, "JSON decode error"),
+    ("json list", "/predict/pixels", {"json": [1, 2, 3]}, 422, "valid dictionary"),
+    ("both keys", "/predict/pixels", {"json": {"image": [], "images": []}}, 422,
+     "Extra inputs are not permitted"),
+    ("neither key", "/predict/pixels", {"json": {"pixels": []}}, 422, "Field required"),
+    ("wrong shape", "/predict/pixels", {"json": {"image": np.zeros((27, 28)).tolist()}}, 422,
+     "at least 28 items"),
+    ("ragged rows", "/predict/pixels", {"json": {"image": [[0] * 28] * 27 + [[0] * 5]}}, 422,
+     "at least 28 items"),
+    ("not numbers", "/predict/pixels", {"json": {"image": [["a"] * 28] * 28}}, 422,
+     "valid number"),
+    ("numbers as strings", "/predict/pixels", {"json": {"image": [["1"] * 28] * 28}}, 422,
+     "valid number"),
+    ("booleans", "/predict/pixels", {"json": {"image": [[True] * 28] * 28}}, 422,
+     "valid number"),
+    ("out of range", "/predict/pixels", {"json": {"image": np.full((28, 28), 300).tolist()}},
+     422, "less than or equal to 255"),
+    ("negative", "/predict/pixels", {"json": {"image": np.full((28, 28), -1).tolist()}}, 422,
+     "greater than or equal to 0"),
+    ("huge integer", "/predict/pixels", json_bytes('{"image": [[1' + "0" * 400 + "]]}"), 422,
      '"image"'),
-    ("string pixels", {"json": {"image": "white"}}, 400, '"image"'),
-    ("nan pixels", {"content": b'{"image": ' + json.dumps([[float("nan")] * 28] * 28).encode()
-                    + b"}", "headers": {"Content-Type": "application/json"}}, 400, "0 to 255"),
-    ("batch of wrong shape", {"json": {"images": np.zeros((2, 28, 28, 3)).tolist()}}, 400,
-     "has shape [2, 28, 28, 3]"),
+    ("empty batch", "/predict/pixels", {"json": {"images": []}}, 422, "at least 1 item"),
+    ("null images", "/predict/pixels", {"json": {"images": [None, None]}}, 422, "valid list"),
+    ("deeply nested", "/predict/pixels", json_bytes("[" * 100_000 + "]" * 100_000), 400,
+     "error parsing the body"),
+    ("many dimensions", "/predict/pixels",
+     {"json": {"image": json.loads("[" * 80 + "0" + "]" * 80)}}, 422, '"image"'),
+    ("string pixels", "/predict/pixels", {"json": {"image": "white"}}, 422, '"image"'),
+    ("nan pixels", "/predict/pixels", json_bytes(NAN_IMAGE), 422, "finite number"),
+    ("batch of wrong shape", "/predict/pixels",
+     {"json": {"images": np.zeros((2, 28, 28, 3)).tolist()}}, 422, "at most 1 item"),
+    ("extra key", "/predict/pixels",
+     {"json": {"image": np.zeros((28, 28)).tolist(), "note": "x"}}, 422, "Extra inputs"),
 ]
 
 
-@pytest.mark.parametrize("name, request_options, status, message", BAD_REQUESTS,
+@pytest.mark.parametrize("name, path, request_options, status, message", BAD_REQUESTS,
                          ids=[case[0] for case in BAD_REQUESTS])
 def test_bad_requests_get_a_4xx_that_says_why_and_the_server_keeps_serving(
-        client: TestClient, test_set, name: str, request_options: dict, status: int,
-        message: str) -> None:
-    response = client.post("/predict", **request_options)
+        client: TestClient, test_set, name: str, path: str, request_options: dict,
+        status: int, message: str) -> None:
+    response = client.post(path, **request_options)
     assert response.status_code == status, response.text
-    assert message in response.json()["detail"]
+    assert message in response.text
+    if status == 422:  # FastAPI's validation errors, without echoing the input back
+        assert all({"loc", "msg", "type"} <= set(error) and "input" not in error
+                   for error in response.json()["detail"])
     images, _ = test_set
-    assert client.post("/predict", json={"image": images[0].tolist()}).status_code == 200
+    assert client.post("/predict/pixels", json={"image": images[0].tolist()}).status_code == 200
 
 
 def test_bad_top_k_is_refused(client: TestClient, test_set) -> None:
     images, _ = test_set
     for value in ("0", "11", "three"):
-        response = client.post(f"/predict?top_k={value}", json={"image": images[0].tolist()})
+        response = client.post(f"/predict/pixels?top_k={value}",
+                               json={"image": images[0].tolist()})
+        assert response.status_code == 422 and "top_k" in response.text
+        response = client.post(f"/predict?top_k={value}",
+                               files={"file": ("x.png", encoded(images[0]), "image/png")})
         assert response.status_code == 422 and "top_k" in response.text
 
 
@@ -183,15 +226,23 @@ def test_limits_on_body_image_and_batch_sizes(trained_run: Path, test_set) -> No
     app = serve.create_app(trained_run, max_body_bytes=200_000, max_batch_images=4,
                            max_image_pixels=100_000)
     with TestClient(app) as small:
-        too_many = small.post("/predict", json={"images": images[:5].tolist()})
-        assert too_many.status_code == 413 and "more than the 4 accepted" in too_many.text
-        big_body = small.post("/predict", content=b"\0" * 300_000,
+        too_many = small.post("/predict/pixels", json={"images": images[:5].tolist()})
+        assert too_many.status_code == 422 and "at most 4 items" in too_many.text
+        big_body = small.post("/predict/image", content=b"\0" * 300_000,
                               headers={"Content-Type": "image/png"})
-        assert big_body.status_code == 413 and "200,000" in big_body.text
+        assert big_body.status_code == 413 and "Content Too Large" in big_body.text
+        big_upload = small.post("/predict", files={"file": ("x.png", b"\0" * 300_000,
+                                                            "image/png")})
+        assert big_upload.status_code == 413
+        # Without a Content-Length the body is counted as it streams in.
+        streamed = small.post("/predict/image", content=iter([b"\0" * 100_000] * 3),
+                              headers={"Content-Type": "image/png"})
+        assert streamed.status_code == 413, streamed.text
         huge = encoded(np.zeros((1000, 1000, 1), np.uint8))  # a million pixels, ~1 kB
         refused = small.post("/predict", files={"file": ("huge.png", huge, "image/png")})
         assert refused.status_code == 413 and "1000x1000 pixels" in refused.text
-        assert small.post("/predict", json={"images": images[:4].tolist()}).status_code == 200
+        assert small.post("/predict/pixels",
+                          json={"images": images[:4].tolist()}).status_code == 200
 
 
 def test_an_rgb_model_of_another_size_is_served(tmp_path: Path) -> None:
@@ -203,8 +254,13 @@ def test_an_rgb_model_of_another_size_is_served(tmp_path: Path) -> None:
         assert answer.status_code == 200
         assert {entry["class"] for entry in answer.json()["predictions"][0]} == {
             "cat", "dog", "ship"}
-        wrong = rgb.post("/predict", json={"image": np.zeros((28, 28)).tolist()})
-        assert wrong.status_code == 400 and "[32, 32, 3]" in wrong.json()["detail"]
+        wrong = rgb.post("/predict/pixels", json={"image": np.zeros((28, 28, 3)).tolist()})
+        assert wrong.status_code == 422 and "at least 32 items" in wrong.text
+        # Three channels: no height x width form.
+        flat = rgb.post("/predict/pixels", json={"image": np.zeros((32, 32)).tolist()})
+        assert flat.status_code == 422 and "valid list" in flat.text
+        pixels = gray.repeat(3, axis=2)[:32, :32]
+        assert rgb.post("/predict/pixels", json={"image": pixels.tolist()}).status_code == 200
 
 
 def test_predict_command_line(trained_run: Path, test_set, tmp_path: Path, capsys) -> None:

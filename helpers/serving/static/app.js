@@ -1,4 +1,5 @@
-// The page talks to the same API as any client: GET /metadata, POST /predict.
+// The page talks to the same API as any client: GET /metadata, POST /predict (a multipart
+// upload, field `file`).
 "use strict";
 
 const results = document.getElementById("results");
@@ -34,19 +35,32 @@ function showResults(top) {
   document.body.dataset.state = "done";
 }
 
+// A refusal's reason: FastAPI's JSON `detail` (a message, or a list of validation errors),
+// or the plain text some answers carry (Starlette's 413 "Content Too Large").
+async function errorDetail(response) {
+  const text = await response.text();
+  try {
+    const detail = JSON.parse(text).detail;
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) return detail.map((error) => error.msg).join("; ");
+  } catch (error) {
+    // not JSON: the text itself
+  }
+  return text;
+}
+
 async function classify(blob, name) {
   document.body.dataset.state = "waiting";
   const form = new FormData();
   form.append("file", blob, name);
   try {
     const response = await fetch("/predict?top_k=3", { method: "POST", body: form });
-    const answer = await response.json();
     if (!response.ok) {
-      const detail = typeof answer.detail === "string" ? answer.detail : JSON.stringify(answer.detail);
-      showError(`The server refused the image (${response.status}): ${detail}`);
+      showError(`The server refused the image (${response.status}): ${await errorDetail(response)}`);
       document.body.dataset.state = "error";
       return;
     }
+    const answer = await response.json();
     showResults(answer.predictions[0]);
   } catch (error) {
     showError(`Could not reach the server: ${error}`);
