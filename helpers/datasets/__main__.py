@@ -68,7 +68,9 @@ def export_images_command(**options: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (`imgclf-datasets`): 0, 1 with one error line, 2 for bad usage."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        # Called with argv (from Python), messages name the console script, not sys.argv[0].
+        cli.main(args=None if argv is None else list(argv),
+                 prog_name=None if argv is None else "imgclf-datasets", standalone_mode=False)
     except click.ClickException as error:
         error.show()
         return error.exit_code
