@@ -1,4 +1,4 @@
-"""One pipeline run per `dataset` value: a small subset, one epoch, all six notebooks.
+"""One pipeline run per `dataset` value: a small subset, one epoch, all seven notebooks.
 
 (fashion_mnist, the default, has its own fuller test in test_pipeline.py.)
 """
