@@ -136,9 +136,10 @@ def running_trial(tmp_path: Path, worker: dict | None, heartbeat: float | None =
 @pytest.mark.parametrize(("worker", "heartbeat", "stale"), [
     ({"host": socket.gethostname(), "pid": "dead", "started": None}, None, True),
     ("this process", None, False),
-    ({"host": "elsewhere", "pid": 1, "started": None}, time.time(), False),
-    ({"host": "elsewhere", "pid": 1, "started": None},
-     time.time() - trials.STALE_AFTER_SECONDS - 60, True),
+    # Heartbeats as seconds before the test runs: parameters are made at collection time,
+    # which a long session leaves minutes behind.
+    ({"host": "elsewhere", "pid": 1, "started": None}, 0.0, False),
+    ({"host": "elsewhere", "pid": 1, "started": None}, trials.STALE_AFTER_SECONDS + 60, True),
 ])
 def test_trials_of_dead_workers_are_failed_and_queued_again(
         tmp_path: Path, worker, heartbeat, stale: bool) -> None:
@@ -146,7 +147,8 @@ def test_trials_of_dead_workers_are_failed_and_queued_again(
         worker = trials.this_worker()
     elif worker["pid"] == "dead":
         worker = {**worker, "pid": dead_pid()}
-    storage, study = running_trial(tmp_path, worker, heartbeat)
+    storage, study = running_trial(tmp_path, worker,
+                                   None if heartbeat is None else time.time() - heartbeat)
     failed = trials.fail_stale_trials(study, storage)
     assert len(failed) == int(stale)
     states = [trial.state for trial in study.get_trials()]
