@@ -113,3 +113,20 @@ def test_assignment_reference_runs_its_file_and_reaches_the_briefs_figure(letter
                if row[0].startswith(letter.upper()))
     assert f"{metrics['test_accuracy']:.4f}" in row[2]
     assert row[4] == f"{metrics['test_loss']:.4f}"
+
+
+def test_committed_sweep_ranks_on_validation_and_docs_quote_it() -> None:
+    import csv
+
+    sweep = REFERENCES / "sweep-bn-dropout"
+    rows = list(csv.DictReader((sweep / "leaderboard.csv").open()))
+    assert {(row["batch_norm"], row["dropout_rate"]) for row in rows} == {
+        ("True", "0.0"), ("True", "0.3"), ("False", "0.0"), ("False", "0.3")}
+    validation = [float(row["validation_accuracy"]) for row in rows]
+    assert validation == sorted(validation, reverse=True)  # ranked on validation, never test
+    quoted = readme_table("sweeps.md", "sweep-table")
+    for row, line in zip(rows, quoted, strict=True):
+        metrics = json.loads((sweep / row["run"] / artifacts.METRICS).read_text())
+        assert line[3] == f"{float(row['validation_accuracy']):.4f}"
+        assert line[4] == f"{metrics['test_accuracy']:.4f}"
+        assert line[6] == f"{metrics['test_loss']:.4f}"
