@@ -13,27 +13,21 @@ from pathlib import Path
 
 from helpers import artifacts
 from helpers.backend import keras
+from helpers.training import EPOCH_FIGURES, EpochLine
 
-SHOWN_FIGURES = ("loss", "accuracy", "val_loss", "val_accuracy")
 
-
-class EpochLog(keras.callbacks.Callback):
+class EpochLog(EpochLine):
     """Appends one JSON line per finished epoch: its figures, seconds and the planned epochs."""
 
     def __init__(self, path: str | Path, epochs: int) -> None:
-        super().__init__()
+        super().__init__(epochs)  # the epoch's timing; this writes instead of printing
         self.path = Path(path)
-        self.epochs = epochs
-        self._started = 0.0
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         line = {"epoch": epoch + 1, "epochs": self.epochs,
                 "seconds": round(time.perf_counter() - self._started, 2),
-                **{name: float(logs[name]) for name in SHOWN_FIGURES if name in logs}}
+                **{name: float(logs[name]) for name in EPOCH_FIGURES if name in logs}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Appended and flushed line by line: a reader sees whole lines or nothing new.
         with open(self.path, "a", encoding="utf-8") as handle:

@@ -94,6 +94,9 @@ def _targets_for(model: keras.Model, labels: np.ndarray) -> np.ndarray:
     return labels
 
 
+EPOCH_FIGURES = ("loss", "accuracy", "val_loss", "val_accuracy")  # shown for every epoch
+
+
 # Ours: Keras's verbose=2 prints two lines per epoch with ms/step; the report wants one line.
 class EpochLine(keras.callbacks.Callback):
     """Prints one line per epoch (no per-batch progress bar): losses, accuracies, seconds."""
@@ -108,8 +111,8 @@ class EpochLine(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
-        figures = "  ".join(f"{name} {logs[name]:.4f}" for name in
-                            ("loss", "accuracy", "val_loss", "val_accuracy") if name in logs)
+        figures = "  ".join(f"{name} {logs[name]:.4f}" for name in EPOCH_FIGURES
+                            if name in logs)
         print(f"epoch {epoch + 1:>3}/{self.epochs}  {figures}  "
               f"{time.perf_counter() - self._started:5.1f} s", flush=True)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from helpers.command_line import run_command
 from helpers.datasets import SUPPORTED_DATASETS, DatasetFormatError, load_dataset, subsample
 from helpers.datasets.export import export_csv, export_images
 
@@ -67,19 +68,7 @@ def export_images_command(**options: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (`imgclf-datasets`): 0, 1 with one error line, 2 for bad usage."""
-    try:
-        # Called with argv (from Python), messages name the console script, not sys.argv[0].
-        cli.main(args=None if argv is None else list(argv),
-                 prog_name=None if argv is None else "imgclf-datasets", standalone_mode=False)
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except click.Abort:
-        return 130
-    except DATASET_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(cli, argv, "imgclf-datasets", errors=DATASET_ERRORS)
 
 
 if __name__ == "__main__":

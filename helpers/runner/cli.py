@@ -7,12 +7,12 @@ as it is (`nargs=2, multiple=True`) and typer cannot declare.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
+from helpers.command_line import run_command
 from helpers.runner import execute
 from helpers.runner.exceptions import RUNNER_ERRORS
 
@@ -137,17 +137,4 @@ def compare(run_dirs: Sequence[Path], out_dir: Path | None, title: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `imgclf` and `python -m helpers.runner`: 0, or 1 with one error line."""
-    try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="imgclf",
-                 standalone_mode=False)
-    except click.exceptions.Exit as stop:
-        return stop.exit_code
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except click.Abort:
-        return 130
-    except RUNNER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(cli, argv, "imgclf", errors=RUNNER_ERRORS)

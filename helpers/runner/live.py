@@ -17,8 +17,8 @@ from typing import Any
 
 POLL_SECONDS = 0.5
 INDENT = " " * 6
-FIGURE_LABELS = {"loss": "loss", "accuracy": "accuracy", "val_loss": "val_loss",
-                 "val_accuracy": "val_accuracy"}
+# The figures helpers.progress writes (training.EPOCH_FIGURES; that module imports TF).
+FIGURES = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 def time_left(seconds: float) -> str:
@@ -33,8 +33,7 @@ def time_left(seconds: float) -> str:
 
 def epoch_line(epoch: dict[str, Any], seconds_so_far: list[float]) -> str:
     """One epoch as the runner prints it, with an estimate of the time the rest will take."""
-    figures = "  ".join(f"{label} {epoch[name]:.4f}" for name, label in FIGURE_LABELS.items()
-                        if name in epoch)
+    figures = "  ".join(f"{name} {epoch[name]:.4f}" for name in FIGURES if name in epoch)
     remaining = epoch["epochs"] - epoch["epoch"]
     mean = sum(seconds_so_far) / len(seconds_so_far)
     # "at most": early stopping may end the run before its last epoch.

@@ -23,9 +23,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from helpers.command_line import CommandError, run_command
 from helpers.serving import schemas
 from helpers.serving.batching import BatchingPredictor
-from helpers.serving.cli import CommandError, run_command
 from helpers.serving.predict import (
     MAX_IMAGE_PIXELS,
     InputError,

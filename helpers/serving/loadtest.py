@@ -27,7 +27,7 @@ import click
 import numpy as np
 
 from helpers import artifacts
-from helpers.serving.cli import CommandError, run_command
+from helpers.command_line import CommandError, run_command
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import click
 import numpy as np
 
 from helpers import artifacts
+from helpers.command_line import CommandError, run_command
 from helpers.datasets import convert_image, read_dataset_info
-from helpers.serving.cli import CommandError, run_command
 
 IMAGE_FORMATS = ("PNG", "JPEG")
 # Pillow refuses larger images itself only at ~179 million pixels; a 50-megapixel photo

@@ -1,4 +1,5 @@
-"""What the serving command lines share: click commands run as `main(argv) -> exit code`."""
+"""What every command line shares (runner, serving, datasets): a click command run as
+`main(argv) -> exit code`, with the user's mistakes shown as one `error: ...` line."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ class CommandError(click.ClickException):
         click.echo(f"error: {self.format_message()}", file=file, err=True)
 
 
-def run_command(command: click.Command, argv: Sequence[str] | None, script: str) -> int:
-    """Run a click command as a function: its returned exit code, 2 for bad usage.
+def run_command(command: click.Command, argv: Sequence[str] | None, script: str,
+                errors: tuple[type[Exception], ...] = ()) -> int:
+    """Run a click command as a function: its returned exit code, 2 for bad usage, and 1
+    with one `error: ...` line for any of `errors`.
 
     With argv None the arguments and the program's name (`python -m ...` or the console
     script) come from the command line; called with argv, messages name `script`.
@@ -36,4 +39,7 @@ def run_command(command: click.Command, argv: Sequence[str] | None, script: str)
         return error.exit_code
     except click.Abort:
         return 130
+    except errors as error:
+        click.echo(f"error: {error}", err=True)
+        return 1
     return code if isinstance(code, int) else 0
