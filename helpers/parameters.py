@@ -35,6 +35,9 @@ LearningRateSchedule = Literal["constant", "cosine"]
 Precision = Literal["auto", "off", "float16", "bfloat16"]
 XlaSetting = Literal["auto", "off"]
 Strategy = Literal["auto", "default", "mirrored", "multi_worker", "tpu"]
+# The figures an assignment brief may report, which 08_conclusion compares with the run's.
+ReportedMetric = Literal["test_accuracy", "test_loss", "precision_macro", "recall_macro",
+                         "f1_macro"]
 
 LABEL_ENCODINGS: tuple[str, ...] = get_args(LabelEncoding)
 LR_SCHEDULES: tuple[str, ...] = get_args(LearningRateSchedule)
@@ -107,9 +110,14 @@ class RunParameters(BaseModel):
     augment_zoom: Annotated[float, Field(ge=0, lt=0.5)] = 0.0
     xla: XlaSetting = "auto"
     strategy: Strategy = "auto"
+    # 05_evaluate
+    predictions_shown: PositiveInt = 15
     # 06_misclassifications
     gallery_size: PositiveInt = 24
     top_pairs: PositiveInt = 10
+    # 08_conclusion
+    reported_metrics: dict[ReportedMetric, Annotated[float, Field(ge=0)]] | None = None
+    related_sweep: str | None = None
 
     @field_validator("image_shape")
     @classmethod

@@ -90,6 +90,9 @@ class TrainingRecord(Record):
     replicas: int
     compute_dtype_policy: str
     onednn: dict[str, Any] = {}  # whether oneDNN kernels ran, and who chose (helpers.onednn)
+    # Defaults for runs recorded before these were: what the report's observations need.
+    early_stopping_patience: int | None = None
+    resumed_after_epoch: int = 0
 
 
 class MetricsRecord(Record):
@@ -181,7 +184,8 @@ def save_trained_model(run_dir: str | Path, model: Any, result: Any,
                       "rotation": parameters.augment_rotation,
                       "zoom": parameters.augment_zoom},
         devices=list(devices), replicas=replicas, compute_dtype_policy=compute_dtype_policy,
-        onednn=onednn.state()))
+        onednn=onednn.state(), early_stopping_patience=parameters.early_stopping_patience,
+        resumed_after_epoch=result.resumed_after_epoch))
     return [artifacts.MODEL, artifacts.HISTORY, TrainingRecord.FILE]
 
 

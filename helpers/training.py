@@ -30,6 +30,7 @@ class TrainingResult:
     train_seconds: float
     epochs_run: int
     best_epoch: int
+    resumed_after_epoch: int = 0  # 0: trained in one go; n: an interrupted run went on after epoch n
 
 
 def set_global_seed(seed: int, deterministic_ops: bool = False) -> None:
@@ -282,6 +283,7 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
         model.load_weights(checkpoint_path)
     table = pd.DataFrame(backup.rows)
     best_epoch = int(table.loc[table["val_loss"].idxmin(), "epoch"])
-    result = TrainingResult(table, backup.train_seconds(), len(table), best_epoch)
+    result = TrainingResult(table, backup.train_seconds(), len(table), best_epoch,
+                            resumed_after_epoch=initial_epoch)
     shutil.rmtree(backup_dir, ignore_errors=True)  # finished: a re-run starts afresh
     return result

@@ -23,7 +23,7 @@ from helpers.runner.manifest import write_manifest
 from helpers.streams import native_stderr_to
 
 NOTEBOOKS = ("01_load_data", "02_preprocess", "03_build_model", "04_train", "05_evaluate",
-             "06_misclassifications", "07_export")
+             "06_misclassifications", "07_export", "08_conclusion")
 NOTEBOOKS_DIR = artifacts.PROJECT_ROOT / "notebooks"
 RUNS_DIR = artifacts.PROJECT_ROOT / "reports" / "runs"
 LOAD_STEP = "01_load_data"

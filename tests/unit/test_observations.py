@@ -1,0 +1,205 @@
+"""The sentences under the figures and in the conclusion, from known histories and metrics."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import conclusion, observations
+from helpers.records import DatasetRecord, MetricsRecord, ModelRecord, PreprocessRecord, TrainingRecord
+
+FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+           "Bag", "Ankle boot"]
+DIGITS = [str(digit) for digit in range(10)]
+
+
+def history(train_loss, val_loss, train_accuracy=None, val_accuracy=None) -> pd.DataFrame:
+    epochs = len(train_loss)
+    return pd.DataFrame({
+        "epoch": range(1, epochs + 1),
+        "accuracy": train_accuracy or np.linspace(0.85, 0.96, epochs),
+        "loss": train_loss,
+        "val_accuracy": val_accuracy or np.linspace(0.90, 0.94, epochs),
+        "val_loss": val_loss})
+
+
+# The default run of the issue: validation loss levels off near 0.167 from epoch 7 while
+# training loss keeps falling to 0.121.
+LEVELLING = history([0.41, 0.27, 0.23, 0.20, 0.18, 0.16, 0.148, 0.135, 0.127, 0.121],
+                    [0.245, 0.226, 0.200, 0.186, 0.188, 0.174, 0.169, 0.168, 0.167, 0.1675])
+OVERFITTING = history([0.5, 0.35, 0.30, 0.26, 0.23, 0.20, 0.18, 0.16],
+                      [0.40, 0.34, 0.31, 0.302, 0.31, 0.32, 0.33, 0.34])
+IMPROVING = history([0.5, 0.35, 0.30, 0.26], [0.40, 0.34, 0.31, 0.29])
+
+
+@pytest.mark.parametrize(("dataset", "names", "plural"), [
+    ("fashion_mnist", FASHION, "garments"), ("csv", FASHION, "garments"),
+    ("folder", [name.replace("/", "-") for name in FASHION], "garments"),
+    ("mnist_5k", DIGITS, "digits"), ("csv", [f"digit {n}" for n in range(10)], "digits"),
+    ("cifar10", ["airplane", "cat"], "photos"), ("folder", ["cat", "dog"], "images")])
+def test_sentences_name_the_datasets_own_things(dataset, names, plural) -> None:
+    assert observations.subject(dataset, names).plural == plural
+
+
+def test_levelling_off_is_dated_and_quantified() -> None:
+    lines = observations.training_curves(LEVELLING, planned_epochs=10, patience=4)
+    assert lines[0].startswith("Validation loss was lowest at **epoch 9 of 10** (0.167")
+    assert "early stopping did not fire, and the last 1 epoch did not improve on epoch 9" in lines[1]
+    assert "levelled off** near 0.167 from epoch 7 while training loss kept falling to 0.121" \
+        in lines[2]
+    assert observations.curve_shape(LEVELLING) == "levelled"
+
+
+def test_overfitting_names_the_epoch_it_began() -> None:
+    lines = observations.training_curves(OVERFITTING, planned_epochs=8, patience=8)
+    assert "Validation loss rose from 0.302 at epoch 4 to 0.340 at epoch 8" in lines[2]
+    assert "began to overfit after epoch 4" in lines[2]
+
+
+def test_early_stopping_and_unfinished_training_are_told_apart() -> None:
+    stopped = observations.training_curves(OVERFITTING, planned_epochs=20, patience=4)
+    assert "**Early stopping fired** after epoch 8 of the 20 planned" in stopped[1]
+    assert "4 epochs" in stopped[1]
+    unfinished = observations.training_curves(IMPROVING, planned_epochs=4, patience=4)
+    assert "still at its lowest in the last one" in unfinished[1]
+    assert "fell together, with no sign of overfitting yet" in unfinished[2]
+    assert observations.curve_shape(IMPROVING) == "improving"
+
+
+def test_accuracy_gap_is_in_points_and_signed() -> None:
+    lines = observations.training_curves(
+        history([0.5, 0.4], [0.45, 0.35], [0.80, 0.90], [0.85, 0.88]), 2, 2)
+    assert "training accuracy was 0.9000 against 0.8800 on validation, a gap of 2.0 points." \
+        in lines[2]
+    lines = observations.training_curves(
+        history([0.5, 0.4], [0.45, 0.35], [0.80, 0.87], [0.85, 0.88]), 2, 2)
+    assert "a gap of 1.0 point in favour of validation" in lines[2]
+
+
+def test_test_against_validation() -> None:
+    assert "is 1.0 point under the best validation accuracy 0.9405" in \
+        observations.test_against_validation(0.9302, 0.9405)
+    assert "0.2 points over" in observations.test_against_validation(0.9820, 0.9800)
+    assert "equals" in observations.test_against_validation(0.93, 0.9302)
+
+
+PER_CLASS = {"Trouser": {"precision": 0.995, "recall": 0.987, "f1": 0.991, "support": 1000},
+             "Sandal": {"precision": 0.99, "recall": 0.988, "f1": 0.989, "support": 1000},
+             "Shirt": {"precision": 0.818, "recall": 0.757, "f1": 0.786, "support": 1000},
+             "Coat": {"precision": 0.86, "recall": 0.75, "f1": 0.80, "support": 1000}}
+
+
+def test_strongest_and_weakest_classes() -> None:
+    lines = observations.per_class(PER_CLASS, observations.Subject("garment", "garments"))
+    assert lines[0] == "Strongest classes: Trouser (F1 0.991), Sandal (F1 0.989)."
+    assert lines[1].startswith("Weakest class: **Shirt** (F1 0.786: precision 0.818, recall 0.757)")
+    assert "24% of the garments of class Shirt were given another class" in lines[1]
+    assert lines[2] == "The lowest recall is Coat's, 0.750."
+    assert lines[3] == "F1 spans 20.5 points from the strongest class to the weakest."
+
+
+PAIRS = pd.DataFrame({"true class": ["Shirt", "Pullover", "Shirt"],
+                      "predicted as": ["T-shirt/top", "Coat", "Coat"],
+                      "images": [98, 60, 42], "share of true class": [0.098, 0.06, 0.042]})
+
+
+def test_confused_pairs_with_counts_and_their_share_of_mistakes() -> None:
+    lines = observations.confused_pairs(PAIRS, mistakes=698)
+    assert lines[0] == ("Most-confused pairs: Shirt taken for T-shirt/top 98 times (9.8% of Shirt); "
+                        "Pullover taken for Coat 60 times (6.0% of Pullover); Shirt taken for Coat "
+                        "42 times (4.2% of Shirt).")
+    assert lines[1] == "These 3 pairs account for 200 of the 698 mistakes (29%)."
+    assert observations.confused_pairs(PAIRS.head(0), mistakes=0)[0].startswith("No test image")
+
+
+def test_mistakes_count_confidence_and_the_class_predicted_wrongly() -> None:
+    true = np.array([0, 0, 1, 1, 2])
+    probabilities = np.array([[0.9, 0.1, 0.0], [0.05, 0.95, 0.0], [0.0, 1.0, 0.0],
+                              [0.0, 0.4, 0.6], [0.0, 0.0, 1.0]])
+    lines = observations.mistakes(true, probabilities, ["zero", "one", "two"],
+                                  observations.Subject("digit", "digits"))
+    assert lines[0] == "2 of 5 test digits were misclassified (40.0%)."
+    assert lines[1].startswith("1 of those mistakes (50%) were made with at least 90% confidence")
+    assert "**one** (1 wrong predictions)" in lines[2]
+
+
+def figures(history_: pd.DataFrame, architecture: dict, name: str = "fashion_mnist",
+            classes=FASHION, pairs: pd.DataFrame = PAIRS) -> conclusion.RunFigures:
+    per_class = {name_: {"precision": 0.9, "recall": 0.9 - index / 100, "f1": 0.9 - index / 100,
+                         "support": 100} for index, name_ in enumerate(classes)}
+    epochs = len(history_)
+    return conclusion.RunFigures(
+        DatasetRecord(name=name, class_names=list(classes), image_shape=[28, 28, 1],
+                      train_images=60000, test_images=10000, source="x", files=[]),
+        PreprocessRecord(val_fraction=0.1, seed=42, label_encoding="sparse", train_images=54000,
+                         validation_images=6000, test_images=10000, pixel_scale=1 / 255),
+        ModelRecord(parameters={"trainable": 421962, "non_trainable": 448, "total": 422410},
+                    architecture=architecture, compute_dtype_policy="float32", seed=42),
+        TrainingRecord(train_seconds=120.4, epochs_run=epochs,
+                       best_epoch=int(history_.loc[history_["val_loss"].idxmin(), "epoch"]),
+                       learning_rate=0.001, lr_schedule="cosine", batch_size=128,
+                       global_batch_size=128, epochs=epochs, label_smoothing=0.0,
+                       ema_momentum=0.0, seed=42, augmentation={}, devices=["CPU"], replicas=1,
+                       compute_dtype_policy="mixed_bfloat16", early_stopping_patience=4,
+                       resumed_after_epoch=3),
+        MetricsRecord(test_accuracy=0.9031, test_loss=0.262, precision_macro=0.9037,
+                      recall_macro=0.9031, f1_macro=0.9031, precision_weighted=0.9037,
+                      recall_weighted=0.9031, f1_weighted=0.9031, test_images=10000,
+                      per_class=per_class, confusion_matrix=[], class_names=list(classes),
+                      train_seconds=120.4, epochs_run=epochs, best_epoch=1),
+        history_, pairs)
+
+
+CNN = {"architecture": "cnn", "conv_filters": [32, 64], "convs_per_block": 1, "dense_units": 128,
+       "dropout_rate": 0.3, "batch_norm": True, "l2_weight": 0.0}
+
+
+def test_conclusion_cites_the_run_and_the_brief() -> None:
+    run = figures(LEVELLING, CNN)
+    garments = observations.Subject("garment", "garments")
+    built = conclusion.what_was_built(run, garments)
+    assert built.startswith("This run trained a convolutional network (2 blocks of 1 convolution")
+    assert "421,962 trainable parameters" in built and "54,000 Fashion-MNIST garments" in built
+    assert "6,000 out for validation, for 10 epochs (120 s of training)" in built
+    table = conclusion.headline_table(run, {"test_accuracy": 0.90, "f1_macro": 0.8985})
+    assert table.loc["accuracy", "validation (best epoch)"] == round(0.94 - 0.04 / 9, 4)
+    assert table.loc["F1 (macro)", "reported by the brief"] == 0.8985
+    lines = conclusion.headline_observations(run, {"test_accuracy": 0.90, "test_loss": 0.3})
+    assert lines[1] == "Test accuracy 0.9031 beats the brief's 0.9000 by 0.3 points."
+    assert lines[2] == "Test loss (cross-entropy) 0.2620 beats the brief's 0.3000."
+
+
+def test_future_work_follows_from_the_curves_and_the_network() -> None:
+    garments = observations.Subject("garment", "garments")
+    unfinished = conclusion.future_work(figures(IMPROVING, CNN), garments)
+    assert unfinished[0].startswith("Train longer: the best epoch was the last (4)")
+    overfit = conclusion.future_work(figures(OVERFITTING, {"architecture": "mlp",
+                                                           "hidden_units": [512, 256]}), garments)
+    assert overfit[0].startswith("Regularize more") and "`augment_flip: true`" in overfit[0]
+    assert overfit[1].startswith("Use convolutions (`architecture: cnn`)")
+    digits = conclusion.future_work(figures(OVERFITTING, CNN, "mnist", DIGITS),
+                                    observations.Subject("digit", "digits"))
+    assert "augment_flip" not in digits[0]  # a mirrored 7 is not a 7
+    assert "Shirt / T-shirt/top confusion" in digits[1]
+
+
+def test_limits_and_appendix() -> None:
+    run = figures(LEVELLING, CNN)
+    limits = conclusion.limits(run, observations.Subject("garment", "garments"))
+    assert "known to about ±0.0058 (95% interval)" in limits[0]
+    assert "Shirt taken for T-shirt/top (98 times)" in limits[2]
+    appendix = conclusion.how_computed(run)
+    assert "mixed bfloat16" in appendix[0] and "resumed after epoch 3" in appendix[2]
+
+
+def test_sweep_effects_per_setting_of_the_other_parameter() -> None:
+    leaderboard = pd.DataFrame({
+        "rank": [1, 2, 3, 4], "run": ["bn-d3", "bn-d0", "nobn-d0", "nobn-d3"],
+        "dropout_rate": [0.3, 0.0, 0.0, 0.3], "batch_norm": [True, True, False, False],
+        "validation_accuracy": [0.9397, 0.9352, 0.9278, 0.9252],
+        "test_accuracy": [0.9295, 0.9240, 0.9218, 0.9167]})
+    lines = conclusion.sweep_effects(leaderboard)
+    assert lines[0] == ("`dropout_rate` 0.3 instead of 0.0 changed test accuracy by −0.5 points "
+                        "with batch_norm False and +0.6 points with batch_norm True.")
+    assert lines[1] == ("`batch_norm` True instead of False changed test accuracy by +0.2 points "
+                        "with dropout_rate 0.0 and +1.3 points with dropout_rate 0.3.")
+    assert "the best point was bn-d3: validation 0.9397, test 0.9295" in lines[2]
