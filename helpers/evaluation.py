@@ -106,6 +106,36 @@ def misclassified_by_confidence(true_labels: np.ndarray,
     return wrong[np.argsort(-confidence, kind="stable")]
 
 
+# About one gallery image in three is a mistake: enough to show what the model confuses
+# beside what it gets right, few enough that the gallery still looks like a working model.
+GALLERY_MISTAKE_SHARE = 1 / 3
+
+
+def gallery_sample(true_labels: np.ndarray, predicted_labels: np.ndarray, count: int,
+                   seed: int) -> np.ndarray:
+    """Test indices for a predictions gallery: a seeded random sample, right ones then wrong ones.
+
+    About a third are mistakes (all of them when the model made fewer, more when it got
+    too few right), the rest right. Right ones come first and mistakes last, each group in
+    test-set order, rather than interleaved: the gallery then reads as two blocks, and the
+    mistakes sit side by side where they can be compared. The whole test set is returned
+    when it holds fewer than `count` images.
+    """
+    _check_same_length(true_labels, predicted_labels)
+    if count < 1:
+        raise ValueError(f"count must be at least 1 image, got {count}")
+    count = min(count, len(true_labels))
+    right = np.flatnonzero(true_labels == predicted_labels)
+    wrong = np.flatnonzero(true_labels != predicted_labels)
+    wrong_count = min(len(wrong), int(np.ceil(count * GALLERY_MISTAKE_SHARE)))
+    right_count = min(len(right), count - wrong_count)
+    wrong_count = count - right_count  # a model with too few right fills up with mistakes
+    generator = np.random.default_rng(seed)
+    groups = [np.sort(generator.choice(group, size, replace=False)) if size else group[:0]
+              for group, size in ((right, right_count), (wrong, wrong_count))]
+    return np.concatenate(groups).astype(np.int64)
+
+
 def _check_same_length(true_labels: np.ndarray, predicted_labels: np.ndarray) -> None:
     if len(true_labels) != len(predicted_labels):
         raise ValueError(f"{len(true_labels)} true labels but {len(predicted_labels)} predictions")

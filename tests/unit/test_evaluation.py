@@ -66,3 +66,50 @@ def test_test_loss_is_the_mean_cross_entropy_with_kerass_clipping() -> None:
     # -log 0.7, -log 0.8, -log 0.4, and -log 1e-7 for the confident mistake (clipped).
     expected = (0.35667 + 0.22314 + 0.91629 + 16.11810) / 4
     assert evaluation.cross_entropy(labels, probabilities) == pytest.approx(expected, rel=1e-4)
+
+
+def gallery_labels(right: int, wrong: int) -> tuple[np.ndarray, np.ndarray]:
+    """True and predicted labels with `right` correct predictions, then `wrong` mistakes."""
+    true = np.arange(right + wrong) % 3
+    predicted = true.copy()
+    predicted[right:] = (true[right:] + 1) % 3
+    return true, predicted
+
+
+@pytest.mark.parametrize("right, wrong, count, expected_wrong", [
+    (90, 30, 15, 5),   # about a third mistakes
+    (98, 2, 15, 2),    # fewer mistakes than a third: all of them
+    (100, 0, 15, 0),   # a perfect model: right ones only
+    (0, 40, 15, 15),   # nothing right: mistakes only
+    (3, 40, 15, 12),   # too few right ones: mistakes fill the gallery
+    (5, 2, 15, 2),     # a test set smaller than the gallery: all of it
+])
+def test_gallery_sample_mixes_right_and_wrong(right: int, wrong: int, count: int,
+                                              expected_wrong: int) -> None:
+    true, predicted = gallery_labels(right, wrong)
+    indices = evaluation.gallery_sample(true, predicted, count, seed=7)
+    assert len(indices) == min(count, right + wrong)
+    assert len(set(indices.tolist())) == len(indices)
+    mistakes = true[indices] != predicted[indices]
+    assert mistakes.sum() == expected_wrong
+    # Right ones first, then mistakes, each group in test-set order.
+    first_mistake = len(indices) - expected_wrong
+    np.testing.assert_array_equal(mistakes, np.arange(len(indices)) >= first_mistake)
+    for group in (indices[~mistakes], indices[mistakes]):
+        assert (np.diff(group) > 0).all()
+
+
+def test_gallery_sample_is_seeded() -> None:
+    true, predicted = gallery_labels(700, 300)
+    first = evaluation.gallery_sample(true, predicted, 12, seed=1)
+    np.testing.assert_array_equal(first, evaluation.gallery_sample(true, predicted, 12, seed=1))
+    assert not np.array_equal(first, evaluation.gallery_sample(true, predicted, 12, seed=2))
+    assert first.dtype == np.int64
+
+
+def test_gallery_sample_refuses_an_empty_gallery_and_mismatched_labels() -> None:
+    true, predicted = gallery_labels(5, 5)
+    with pytest.raises(ValueError, match="count must be at least 1"):
+        evaluation.gallery_sample(true, predicted, 0, seed=0)
+    with pytest.raises(ValueError, match="10 true labels but 9 predictions"):
+        evaluation.gallery_sample(true, predicted[:9], 4, seed=0)
