@@ -47,13 +47,16 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
                 overwrite, from_step, to_step)
 
 
-@cli.command(help="(Re)build a run's report.html.")
+@cli.command(help="(Re)build a run's report.html, and report.pdf where a headless Chromium "
+                  "is installed.")
 @click.argument("run_dir", type=PATH)
-def report(run_dir: Path) -> None:
-    """Write report.html from the run's executed notebooks."""
+@click.option("--no-pdf", is_flag=True, help="write report.html only")
+def report(run_dir: Path, no_pdf: bool) -> None:
+    """Write report.html (and report.pdf) from the run's executed notebooks."""
     from helpers.runner.report import build_report
 
-    click.echo(f"report: {build_report(run_dir)}")
+    for line in build_report(run_dir, pdf=not no_pdf).lines():
+        click.echo(line)
 
 
 @cli.command(help="Copy a run's notebooks, metrics and figures to reports/reference/NAME.")

@@ -204,7 +204,8 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     if metrics:
         log(f"test accuracy {metrics.test_accuracy:.4f}, macro F1 {metrics.f1_macro:.4f}, "
             f"training {metrics.train_seconds:.0f} s over {metrics.epochs_run} epochs")
-    log(f"report: {report}")
+    for line in report.lines():  # report.html, then report.pdf or how to get one
+        log(line)
     return run_dir
 
 
