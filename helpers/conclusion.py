@@ -66,15 +66,16 @@ def network_description(architecture: Mapping) -> str:
     if kind == "layers":
         return f"the network written out layer by layer ({'; '.join(architecture['layers'])})"
     convs = 2 if kind == "vgg" else architecture.get("convs_per_block", 1)
+    filters = architecture["conv_filters"]
     extras = [name for name, used in (("batch normalization", architecture.get("batch_norm")),
                                       (f"dropout {architecture.get('dropout_rate')}",
                                        architecture.get("dropout_rate")),
                                       (f"L2 {architecture.get('l2_weight')}",
                                        architecture.get("l2_weight"))) if used]
-    return (f"a convolutional network ({len(architecture['conv_filters'])} blocks of {convs} "
-            f"convolution(s) with {', '.join(map(str, architecture['conv_filters']))} filters, "
-            f"a dense layer of {architecture['dense_units']}"
-            f"{', ' + ', '.join(extras) if extras else ''})")
+    per_block = "one convolution" if convs == 1 else f"{convs} convolutions"
+    return (f"a convolutional network ({len(filters)} blocks of {per_block} and max pooling, "
+            f"with {', '.join(map(str, filters))} filters, then a dense layer of "
+            f"{architecture['dense_units']}{'; ' + ', '.join(extras) if extras else ''})")
 
 
 def what_was_built(figures: RunFigures, subject: observations.Subject) -> str:
@@ -256,5 +257,6 @@ def headline_observations(figures: RunFigures,
     """Test against the validation figure it was chosen on, then against the brief's."""
     best = figures.history.loc[figures.history["val_loss"].idxmin()]
     lines = [observations.test_against_validation(figures.metrics.test_accuracy,
-                                                  float(best["val_accuracy"]))]
+                                                  float(best["val_accuracy"]),
+                                                  figures.metrics.test_images)]
     return lines + (against_brief(figures.metrics, reported) if reported else [])

@@ -129,15 +129,23 @@ def _gap(history: pd.DataFrame, best_epoch: int) -> str:
             "overfitting yet." + gap)
 
 
-def test_against_validation(test_accuracy: float, validation_accuracy: float) -> str:
+def test_against_validation(test_accuracy: float, validation_accuracy: float,
+                            test_images: int | None = None) -> str:
     """How the test figure compares with the validation figure the model was chosen on."""
     difference = test_accuracy - validation_accuracy
     if abs(difference) < 0.0005:
         return (f"Test accuracy {test_accuracy:.4f} equals the best validation accuracy "
                 f"{validation_accuracy:.4f}: the model did as well on the unseen test images.")
     side = "under" if difference < 0 else "over"
-    why = (" Some drop is expected: the epoch was chosen because it did best on validation."
-           if difference < 0 else " The test images happened to be a little easier.")
+    margin = (1.96 * (test_accuracy * (1 - test_accuracy) / test_images) ** 0.5
+              if test_images else 0.0)
+    if abs(difference) <= margin:
+        why = (f" That is within the ±{points(margin)} a test set of "
+               f"{test_images:,} images can tell apart (95% interval): the two agree.")
+    elif difference < 0:
+        why = " Some drop is expected: the epoch was chosen because it did best on validation."
+    else:
+        why = " The test images happened to be a little easier than the validation images."
     return (f"Test accuracy **{test_accuracy:.4f}** is {points(difference)} {side} the best "
             f"validation accuracy {validation_accuracy:.4f}.{why}")
 

@@ -1,0 +1,144 @@
+"""What each assignment brief asks to see, and where the executed report shows it.
+
+`BRIEFS` maps each assignment file to the elements its brief asks for: the notebook and the
+heading under which a grader finds it, and what must be there (a figure, a text, or one of
+the run's own numbers from metrics.json). `missing_elements` reads a run directory's
+executed notebooks and lists what is not where it should be; test_assignment_reports.py
+checks both the committed reference runs and fresh runs on small subsets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+FIGURE = "a figure"
+
+
+@dataclass(frozen=True)
+class Element:
+    """One thing a brief asks for, the notebook and heading it is under, and what shows it."""
+
+    asked: str
+    notebook: str
+    heading: str
+    shows: str | Callable[[dict], str]  # FIGURE, a text, or a text made from metrics.json
+
+
+def accuracy(metrics: dict) -> str:
+    return f"{metrics['test_accuracy']:.4f}"
+
+
+def macro_f1(metrics: dict) -> str:
+    return f"{metrics['f1_macro']:.4f}"
+
+
+CURVES = [Element("accuracy and loss curves", "04_train", "Loss and accuracy curves", FIGURE),
+          Element("what the curves show", "04_train", "Loss and accuracy curves",
+                  "Validation loss was lowest at **epoch")]
+EVALUATION = [
+    Element("test accuracy", "05_evaluate", "Overall figures", accuracy),
+    Element("precision, recall and F1", "05_evaluate", "Overall figures", macro_f1),
+    Element("per-class report", "05_evaluate", "Per-class report", "Weakest class: **"),
+    Element("confusion matrix", "05_evaluate", "Confusion matrices", FIGURE),
+    Element("most-confused classes", "05_evaluate", "Confusion matrices", "Most-confused pairs:"),
+    Element("test predictions, right and wrong", "05_evaluate", "Predictions on test images",
+            FIGURE)]
+CONCLUSION = [
+    Element("network code", "03_build_model", "The same network as Keras code", "keras.Sequential"),
+    Element("headline figures", "08_conclusion", "Headline figures", accuracy),
+    Element("what worked and what did not", "08_conclusion", "What worked and what did not",
+            "Validation loss was lowest"),
+    Element("limits", "08_conclusion", "Limits of the model", "95% interval"),
+    Element("future work", "08_conclusion", "Future work", "Next steps"),
+]
+MISTAKES = [Element("misclassified samples", "06_misclassifications",
+                    "The most confident mistakes", FIGURE)]
+
+BRIEFS: dict[str, list[Element]] = {
+    "a_csv_cnn_l2": [
+        Element("CNN with L2 on every weight layer", "03_build_model",
+                "The same network as Keras code", "kernel_regularizer=regularizers.L2(0.0001)"),
+        Element("20% validation", "02_preprocess", "Split off a validation set",
+                "validation: 20% of the"),
+        Element("comparison with the reported figures", "08_conclusion", "Headline figures",
+                "reported by the brief"),
+        Element("comparison with the reported accuracy", "08_conclusion", "Headline figures",
+                "the brief's 0.9000"),
+    ] + EVALUATION + MISTAKES + CURVES + CONCLUSION,
+    "b_mnist_5k_cnn_bn_dropout": [
+        Element("80/10/10 split", "02_preprocess", "Split off a validation set", "0.8"),
+        Element("one-hot labels", "02_preprocess", "Encode the labels", "'one_hot'"),
+        Element("batch normalization and dropout", "03_build_model",
+                "The same network as Keras code", "layers.BatchNormalization("),
+        Element("effect of batch normalization, measured", "08_conclusion",
+                "What worked and what did not", "`batch_norm` True instead of False changed"),
+        Element("effect of dropout, measured", "08_conclusion",
+                "What worked and what did not", "`dropout_rate` 0.3 instead of 0.0 changed"),
+    ] + EVALUATION + CURVES + CONCLUSION,
+    "c_fashion_cnn_augment": [
+        Element("rotation and flip augmentation", "04_train",
+                "The input pipeline and augmentation", "flip=True"),
+        Element("augmented images shown", "04_train", "The input pipeline and augmentation",
+                FIGURE),
+    ] + EVALUATION + MISTAKES + CURVES + CONCLUSION,
+    "d_fashion_mlp": [
+        Element("a multilayer perceptron 512-256", "03_build_model",
+                "The same network as Keras code", "layers.Dense(256"),
+        Element("comparison with about 0.87", "08_conclusion", "Headline figures",
+                "the brief's 0.8700"),
+    ] + EVALUATION + CURVES + CONCLUSION,
+    "e_mnist_5k_cnn": [
+        Element("the CNN with dense 64", "03_build_model", "The same network as Keras code",
+                "layers.Dense(64"),
+    ] + CURVES + CONCLUSION,
+}
+
+
+def _outputs_text(cell: nbformat.NotebookNode) -> tuple[str, int]:
+    """A code cell's outputs as text, and how many figures it shows."""
+    texts, figures = [], 0
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        figures += "image/png" in data
+        texts.append(output.get("text", ""))
+        texts += [data.get(kind, "") for kind in ("text/plain", "text/markdown", "text/html")]
+    return "\n".join(texts), figures
+
+
+def section(notebook: nbformat.NotebookNode, heading: str) -> tuple[str, int]:
+    """Outputs' text and figure count under a `## heading`, up to the next heading."""
+    texts, figures, inside = [], 0, False
+    for cell in notebook.cells:
+        titles = [line.lstrip("#").strip() for line in cell.source.splitlines()
+                  if cell.cell_type == "markdown" and line.startswith("#")]
+        if titles:  # a markdown cell may hold text, then the next section's heading
+            inside = titles[-1] == heading
+            continue
+        if inside and cell.cell_type == "code":
+            text, count = _outputs_text(cell)
+            texts.append(text)
+            figures += count
+    return "\n".join(texts), figures
+
+
+def missing_elements(run_dir: Path, elements: list[Element]) -> list[str]:
+    """Each element not found where the brief's grader would look, with why."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    missing = []
+    for element in elements:
+        path = run_dir / f"{element.notebook}.ipynb"
+        if not path.is_file():
+            missing.append(f"{element.asked}: {path.name} is missing")
+            continue
+        text, figures = section(nbformat.read(path, as_version=4), element.heading)
+        wanted = element.shows(metrics) if callable(element.shows) else element.shows
+        found = figures > 0 if wanted == FIGURE else wanted in text
+        if not found:
+            missing.append(f"{element.asked}: no {wanted!r} under '{element.heading}' in "
+                           f"{element.notebook}")
+    return missing
