@@ -9,6 +9,8 @@ cells tagged `report-hide` (the Colab install cell, the "## Parameters" headings
 
 from __future__ import annotations
 
+import ast
+
 import html
 import os
 import shutil
@@ -129,6 +131,24 @@ def notebook_parameters(notebook: nbformat.NotebookNode) -> dict[str, tuple[str,
     return found
 
 
+def shown_value(value: str) -> str:
+    """A parameter's source text as the report shows it: absolute paths lose the machine's part.
+
+    The runner makes file paths absolute; in a hand-in they would only name the student's
+    machine, so a path inside the project is shown from its root and any other by its name.
+    """
+    try:
+        literal = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+    if not (isinstance(literal, str) and Path(literal).is_absolute()):
+        return value
+    path = Path(literal)
+    shown = (path.relative_to(artifacts.PROJECT_ROOT) if path.is_relative_to(artifacts.PROJECT_ROOT)
+             else Path("…", path.name))
+    return repr(str(shown))
+
+
 def run_parameters(notebooks: Sequence[tuple[str, nbformat.NotebookNode]]) -> list[RunParameter]:
     """One row per parameter and value, in the order the notebooks declare them."""
     rows: dict[tuple[str, str], RunParameter] = {}
@@ -137,6 +157,7 @@ def run_parameters(notebooks: Sequence[tuple[str, nbformat.NotebookNode]]) -> li
         for parameter, (value, meaning) in notebook_parameters(notebook).items():
             if parameter in UNREPORTED_PARAMETERS:
                 continue
+            value = shown_value(value)
             row = rows.get((parameter, value)) or RunParameter(parameter, value, meaning, ())
             rows[parameter, value] = RunParameter(row.name, value, row.meaning or meaning,
                                                   (*row.notebooks, number))

@@ -166,3 +166,11 @@ def test_pdf_has_a_page_per_notebook_and_no_temporary_file(run_dir: Path) -> Non
     assert pages >= len(NOTEBOOK_NAMES)
     assert sorted(path.name for path in run_dir.iterdir() if not path.suffix == ".ipynb") == [
         "report.html", "report.pdf"]
+
+
+def test_paths_in_the_parameter_table_do_not_name_the_machine() -> None:
+    inside = report.artifacts.PROJECT_ROOT / "data" / "raw" / "train.csv"
+    assert report.shown_value(repr(str(inside))) == "'data/raw/train.csv'"
+    assert report.shown_value("'/home/student/downloads/train.csv'") == "'…/train.csv'"
+    assert report.shown_value("'fashion_mnist'") == "'fashion_mnist'"
+    assert report.shown_value("[32, 64]") == "[32, 64]"
