@@ -29,12 +29,17 @@ class Element:
     shows: str | Callable[[dict], str]  # FIGURE, a text, or a text made from metrics.json
 
 
+def _figure(value: float) -> str:
+    """A figure as a table or dict shows it: rounded to 4 places, trailing zeros dropped."""
+    return repr(round(value, 4))
+
+
 def accuracy(metrics: dict) -> str:
-    return f"{metrics['test_accuracy']:.4f}"
+    return _figure(metrics["test_accuracy"])
 
 
 def macro_f1(metrics: dict) -> str:
-    return f"{metrics['f1_macro']:.4f}"
+    return _figure(metrics["f1_macro"])
 
 
 CURVES = [Element("accuracy and loss curves", "04_train", "Loss and accuracy curves", FIGURE),
