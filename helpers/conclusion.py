@@ -103,7 +103,9 @@ def headline_table(figures: RunFigures,
         if reported:
             row["reported by the brief"] = reported.get(name)
         rows.append(row)
-    return pd.DataFrame(rows).set_index("figure").round(4)
+    table = pd.DataFrame(rows).set_index("figure")
+    # Four decimals, and a dash where a column has no such figure (validation has no F1).
+    return table.map(lambda value: "–" if pd.isna(value) else f"{value:.4f}")
 
 
 def against_brief(metrics: MetricsRecord, reported: Mapping[str, float]) -> list[str]:

@@ -54,6 +54,8 @@ REPORT_CSS = """
 @media print {
   .report-page-break { break-before: page; border: none; margin: 0; }
   img, svg, table, pre, .jp-OutputArea-output, .jp-InputArea { break-inside: avoid; }
+  /* A cell's code and what it shows on one page (a cell taller than a page still breaks). */
+  .jp-CodeCell { break-inside: avoid; }
   .jp-RenderedHTMLCommon table.report-parameters { break-inside: auto; font-size: 11px; }
   /* A badge that opens the notebook on Colab is no use on paper. */
   a[href*="colab.research.google.com"] { display: none; }
