@@ -123,13 +123,24 @@ def against_brief(metrics: MetricsRecord, reported: Mapping[str, float]) -> list
 
 
 def read_sweep(path: str | Path) -> pd.DataFrame:
-    """A finished sweep's leaderboard (relative paths are from the project root)."""
+    """A finished sweep's leaderboard (relative paths are from the project root).
+
+    `attrs["measured_on"]` says on what the sweep measured, from its first point's manifest:
+    a sweep on other data than this run's is quoted as such.
+    """
     folder = Path(path) if Path(path).is_absolute() else artifacts.PROJECT_ROOT / path
     leaderboard = folder / SWEEP_LEADERBOARD
     if not leaderboard.is_file():
         raise FileNotFoundError(f"related_sweep {path!r}: {leaderboard} is missing; run the sweep "
                                 "to the end first (docs/sweeps.md)")
-    return pd.read_csv(leaderboard)
+    table = pd.read_csv(leaderboard)
+    manifest = folder / str(table["run_dir"].iloc[0]) / artifacts.MANIFEST
+    if manifest.is_file():
+        given = artifacts.read_json(manifest)["parameters"]
+        table.attrs["measured_on"] = (
+            f"{observations.dataset_title(given.get('dataset', 'fashion_mnist'))}, "
+            f"{given.get('epochs', 10)} epochs per point")
+    return table
 
 
 def sweep_effects(leaderboard: pd.DataFrame) -> list[str]:
@@ -157,6 +168,8 @@ def sweep_effects(leaderboard: pd.DataFrame) -> list[str]:
             lines.append(f"`{name}` {high} instead of {low} changed test accuracy by "
                          f"{' and '.join(effects)}.")
     best = leaderboard.sort_values("rank").iloc[0]
+    if "measured_on" in leaderboard.attrs:
+        lines.insert(0, f"The sweep measured on {leaderboard.attrs['measured_on']}.")
     lines.append(f"Ranked on validation accuracy (the test set chose nothing), the best point "
                  f"was {best['run']}: validation {best['validation_accuracy']:.4f}, test "
                  f"{best['test_accuracy']:.4f}.")

@@ -160,8 +160,11 @@ def per_class(per_class_metrics: Mapping[str, Mapping[str, float]], subject_: Su
     lines = [f"Strongest classes: {strongest}.",
              f"Weakest class: **{weakest_name}** (F1 {weakest['f1']:.3f}: precision "
              f"{weakest['precision']:.3f}, recall {weakest['recall']:.3f}), so "
-             f"{(1 - weakest['recall']) * 100:.0f}% of the {subject_.plural} of class "
-             f"{weakest_name} were given another class."]
+             + (f"{(1 - weakest['recall']) * 100:.0f}% of the {subject_.plural} of class "
+                f"{weakest_name} were given another class."
+                if weakest["recall"] <= weakest["precision"] else
+                f"{(1 - weakest['precision']) * 100:.0f}% of the {subject_.plural} predicted "
+                f"as {weakest_name} were of another class.")]
     if lowest_recall[0] != weakest_name:
         lines.append(f"The lowest recall is {lowest_recall[0]}'s, "
                      f"{lowest_recall[1]['recall']:.3f}.")

@@ -40,7 +40,7 @@ def test_reference_run_is_complete_and_meets_its_target(name: str) -> None:
     assert list(manifest["step_seconds"]) == list(pipeline.NOTEBOOKS)
     for notebook in pipeline.NOTEBOOKS:
         assert (REFERENCES / name / f"{notebook}.ipynb").is_file()
-    assert len(list((REFERENCES / name / "figures").glob("*.png"))) == 6
+    assert len(list((REFERENCES / name / "figures").glob("*.png"))) == 7  # with predictions
 
 
 def test_results_table_quotes_the_default_references_own_timings() -> None:

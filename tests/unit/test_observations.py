@@ -99,6 +99,11 @@ def test_strongest_and_weakest_classes() -> None:
     assert "24% of the garments of class Shirt were given another class" in lines[1]
     assert lines[2] == "The lowest recall is Coat's, 0.750."
     assert lines[3] == "F1 spans 20.5 points from the strongest class to the weakest."
+    # Weak because other images are taken for it: the sentence says so, not "0% missed".
+    lines = observations.per_class({**PER_CLASS, "Shirt": {"precision": 0.70, "recall": 1.0,
+                                                           "f1": 0.70, "support": 1000}},
+                                   observations.Subject("digit", "digits"))
+    assert "30% of the digits predicted as Shirt were of another class" in lines[1]
 
 
 PAIRS = pd.DataFrame({"true class": ["Shirt", "Pullover", "Shirt"],
@@ -189,6 +194,13 @@ def test_future_work_follows_from_the_curves_and_the_network() -> None:
     assert "Shirt / T-shirt/top confusion" in digits[1]
 
 
+def test_the_committed_sweep_says_what_it_measured_on() -> None:
+    table = conclusion.read_sweep("reports/reference/sweep-bn-dropout")
+    assert table.attrs["measured_on"] == "Fashion-MNIST, 10 epochs per point"
+    with pytest.raises(FileNotFoundError, match="related_sweep 'no/such/sweep'"):
+        conclusion.read_sweep("no/such/sweep")
+
+
 def test_limits_and_appendix() -> None:
     run = figures(LEVELLING, CNN)
     limits = conclusion.limits(run, observations.Subject("garment", "garments"))
@@ -204,7 +216,9 @@ def test_sweep_effects_per_setting_of_the_other_parameter() -> None:
         "dropout_rate": [0.3, 0.0, 0.0, 0.3], "batch_norm": [True, True, False, False],
         "validation_accuracy": [0.9397, 0.9352, 0.9278, 0.9252],
         "test_accuracy": [0.9295, 0.9240, 0.9218, 0.9167]})
+    leaderboard.attrs["measured_on"] = "Fashion-MNIST, 10 epochs per point"
     lines = conclusion.sweep_effects(leaderboard)
+    assert lines.pop(0) == "The sweep measured on Fashion-MNIST, 10 epochs per point."
     assert lines[0] == ("`dropout_rate` 0.3 instead of 0.0 changed test accuracy by −0.5 points "
                         "with batch_norm False and +0.6 points with batch_norm True.")
     assert lines[1] == ("`batch_norm` True instead of False changed test accuracy by +0.2 points "
