@@ -69,11 +69,13 @@ loadtest: $(VENV)/.installed
 # Time to 0.90 test accuracy: keras.io's simple MNIST convnet against the default profile,
 # in one process on the same data (about 5 minutes on 2 cores), then training speed in
 # float32 against bfloat16, then oneDNN on against off (each a few minutes); all three write
-# JSON to reports/runs/bench/.
+# JSON to reports/runs/bench/. Last, bench/summary.py prints them as one markdown table (with
+# the CPU and its key flags) and writes reports/runs/bench/summary.json.
 bench: $(VENV)/.installed data
 	$(PY) bench/time_to_accuracy.py
 	$(PY) bench/precision.py
 	$(PY) bench/onednn.py
+	$(PY) bench/summary.py
 
 # Re-execute notebooks/ in place with their default parameters: the outputs nbval checks.
 notebooks: $(VENV)/.installed data
