@@ -9,8 +9,7 @@ known figures and check the sentences.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +92,7 @@ def what_was_built(figures: RunFigures, subject: observations.Subject) -> str:
 def headline_table(figures: RunFigures,
                    reported: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Validation (best epoch) against test, and the brief's figures when it reports any."""
-    best = figures.history.loc[figures.history["val_loss"].idxmin()]
+    best = observations.best_epoch_row(figures.history)
     validation = {"test_accuracy": best["val_accuracy"], "test_loss": best["val_loss"]}
     rows = []
     for name, label in METRIC_LABELS.items():
@@ -159,8 +158,9 @@ def sweep_effects(leaderboard: pd.DataFrame) -> list[str]:
         for setting, rows in grouped:
             accuracy = rows.set_index(name)["test_accuracy"]
             if low in accuracy and high in accuracy:
-                where = ", ".join(f"{other} {value}" for other, value in
-                                  zip(others, setting if isinstance(setting, tuple) else (setting,)))
+                # groupby by a list of columns keys every group by a tuple, one per column.
+                where = ", ".join(f"{other} {value}"
+                                  for other, value in zip(others, setting, strict=True))
                 change = accuracy[high] - accuracy[low]
                 effects.append(f"{'+' if change >= 0 else '−'}{observations.points(change)}"
                                + (f" with {where}" if where else ""))
@@ -176,15 +176,10 @@ def sweep_effects(leaderboard: pd.DataFrame) -> list[str]:
     return lines
 
 
-def accuracy_interval(accuracy: float, images: int) -> float:
-    """Half-width of the 95% normal-approximation interval of an accuracy on `images` images."""
-    return 1.96 * math.sqrt(accuracy * (1 - accuracy) / images)
-
-
 def limits(figures: RunFigures, subject: observations.Subject) -> list[str]:
     """What the figures cannot promise: the test set's size, the weakest class, the inputs."""
     metrics, shape = figures.metrics, figures.dataset.image_shape
-    margin = accuracy_interval(metrics.test_accuracy, metrics.test_images)
+    margin = observations.accuracy_interval(metrics.test_accuracy, metrics.test_images)
     weakest = min(metrics.per_class.items(), key=lambda item: (item[1]["recall"], item[0]))
     lines = [f"One test set of {metrics.test_images:,} {subject.plural}: its accuracy "
              f"{metrics.test_accuracy:.4f} is known to about ±{margin:.4f} (95% interval), so "
@@ -270,7 +265,7 @@ def what_worked(figures: RunFigures, subject: observations.Subject,
 def headline_observations(figures: RunFigures,
                           reported: Mapping[str, float] | None = None) -> list[str]:
     """Test against the validation figure it was chosen on, then against the brief's."""
-    best = figures.history.loc[figures.history["val_loss"].idxmin()]
+    best = observations.best_epoch_row(figures.history)
     lines = [observations.test_against_validation(figures.metrics.test_accuracy,
                                                   float(best["val_accuracy"]),
                                                   figures.metrics.test_images)]

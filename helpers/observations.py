@@ -9,6 +9,7 @@ the sentences.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,16 @@ def points(difference: float) -> str:
     return f"{shown} point{'' if shown == '1.0' else 's'}"
 
 
+def best_epoch_row(history: pd.DataFrame) -> pd.Series:
+    """The epoch with the lowest validation loss: the one whose weights the run keeps."""
+    return history.loc[history["val_loss"].idxmin()]
+
+
+def accuracy_interval(accuracy: float, images: int) -> float:
+    """Half-width of the 95% normal-approximation interval of an accuracy on `images` images."""
+    return 1.96 * math.sqrt(accuracy * (1 - accuracy) / images)
+
+
 def levelled_off_epoch(val_loss: Sequence[float], tolerance: float = LEVEL_TOLERANCE) -> int:
     """The first epoch (1-based) from which validation loss stays within tolerance of its best."""
     losses = np.asarray(val_loss, dtype=float)
@@ -70,7 +81,7 @@ def levelled_off_epoch(val_loss: Sequence[float], tolerance: float = LEVEL_TOLER
 
 
 def curve_shape(history: pd.DataFrame) -> str:
-    """'overfitting', 'levelled' or 'improving': what validation loss did while training loss fell."""
+    """'overfitting', 'levelled' or 'improving': validation loss while training loss fell."""
     best_index = int(history["val_loss"].idxmin())
     last = history.iloc[-1]
     train_falling = last["loss"] < history["loss"].iloc[best_index] - 1e-9
@@ -85,8 +96,8 @@ def training_curves(history: pd.DataFrame, planned_epochs: int,
                     patience: int | None) -> list[str]:
     """Observations on the loss and accuracy curves: best epoch, stopping, gap, overfitting."""
     epochs_run = len(history)
-    best = history.loc[history["val_loss"].idxmin()]
-    best_epoch, last = int(best["epoch"]), history.iloc[-1]
+    best = best_epoch_row(history)
+    best_epoch = int(best["epoch"])
     lines = [f"Validation loss was lowest at **epoch {best_epoch} of {epochs_run}** "
              f"({best['val_loss']:.3f}, validation accuracy {best['val_accuracy']:.4f}); the "
              "saved model has that epoch's weights."]
@@ -137,8 +148,7 @@ def test_against_validation(test_accuracy: float, validation_accuracy: float,
         return (f"Test accuracy {test_accuracy:.4f} equals the best validation accuracy "
                 f"{validation_accuracy:.4f}: the model did as well on the unseen test images.")
     side = "under" if difference < 0 else "over"
-    margin = (1.96 * (test_accuracy * (1 - test_accuracy) / test_images) ** 0.5
-              if test_images else 0.0)
+    margin = accuracy_interval(test_accuracy, test_images) if test_images else 0.0
     if abs(difference) <= margin:
         why = (f" That is within the ±{points(margin)} a test set of "
                f"{test_images:,} images can tell apart (95% interval): the two agree.")

@@ -30,7 +30,7 @@ class TrainingResult:
     train_seconds: float
     epochs_run: int
     best_epoch: int
-    resumed_after_epoch: int = 0  # 0: trained in one go; n: an interrupted run went on after epoch n
+    resumed_after_epoch: int = 0  # 0: trained in one go; n: an interrupted run resumed after n
 
 
 def set_global_seed(seed: int, deterministic_ops: bool = False) -> None:

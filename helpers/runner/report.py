@@ -10,7 +10,6 @@ cells tagged `report-hide` (the Colab install cell, the "## Parameters" headings
 from __future__ import annotations
 
 import ast
-
 import html
 import os
 import shutil

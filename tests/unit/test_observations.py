@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 
 from helpers import conclusion, observations
-from helpers.records import DatasetRecord, MetricsRecord, ModelRecord, PreprocessRecord, TrainingRecord
+from helpers.records import (
+    DatasetRecord,
+    MetricsRecord,
+    ModelRecord,
+    PreprocessRecord,
+    TrainingRecord,
+)
 
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot"]
@@ -43,7 +49,8 @@ def test_sentences_name_the_datasets_own_things(dataset, names, plural) -> None:
 def test_levelling_off_is_dated_and_quantified() -> None:
     lines = observations.training_curves(LEVELLING, planned_epochs=10, patience=4)
     assert lines[0].startswith("Validation loss was lowest at **epoch 9 of 10** (0.167")
-    assert "early stopping did not fire, and the last 1 epoch did not improve on epoch 9" in lines[1]
+    assert ("early stopping did not fire, and the last 1 epoch did not improve on epoch 9"
+            in lines[1])
     assert "levelled off** near 0.167 from epoch 7 while training loss kept falling to 0.121" \
         in lines[2]
     assert observations.curve_shape(LEVELLING) == "levelled"
@@ -113,9 +120,9 @@ PAIRS = pd.DataFrame({"true class": ["Shirt", "Pullover", "Shirt"],
 
 def test_confused_pairs_with_counts_and_their_share_of_mistakes() -> None:
     lines = observations.confused_pairs(PAIRS, mistakes=698)
-    assert lines[0] == ("Most-confused pairs: Shirt taken for T-shirt/top 98 times (9.8% of Shirt); "
-                        "Pullover taken for Coat 60 times (6.0% of Pullover); Shirt taken for Coat "
-                        "42 times (4.2% of Shirt).")
+    assert lines[0] == ("Most-confused pairs: Shirt taken for T-shirt/top 98 times "
+                        "(9.8% of Shirt); Pullover taken for Coat 60 times (6.0% of Pullover); "
+                        "Shirt taken for Coat 42 times (4.2% of Shirt).")
     assert lines[1] == "These 3 pairs account for 200 of the 698 mistakes (29%)."
     assert observations.confused_pairs(PAIRS.head(0), mistakes=0)[0].startswith("No test image")
 
