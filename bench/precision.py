@@ -3,8 +3,8 @@
 Trains the default profile's network and the best profile's (two convolutions per block,
 dense 256) for one epoch-sized pass over random 28x28 images in each setting, one after the
 other in this process, and prints images per second and the seconds one Fashion-MNIST epoch
-(54,000 training images) would take. bfloat16 only pays on a CPU with AMX units (or a GPU);
-the result also goes to a JSON file for docs/results.md.
+(54,000 training images) would take. bfloat16 only pays on a GPU or a CPU with bfloat16
+instructions (AMX or AVX-512 BF16); the result also goes to a JSON file for docs/results.md.
 
     python bench/precision.py [--images 12800] [--out reports/runs/bench/precision.json]
 """

@@ -24,7 +24,7 @@ BENCH_RUNS = artifacts.PROJECT_ROOT / "reports" / "runs" / "bench"
 SCRIPTS = {"time_to_accuracy": "bench/time_to_accuracy.py", "precision": "bench/precision.py",
            "onednn": "bench/onednn.py"}
 # The flags that pick TensorFlow's CPU kernels: AVX2/AVX-512 float32, bfloat16 and int8
-# instructions, and the AMX tiles that make mixed bfloat16 pay.
+# instructions, and the AMX tiles; AVX-512 BF16 or AMX make mixed bfloat16 pay.
 KEY_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile")
 KERAS_IO, DEFAULT = "keras.io simple convnet", "project default profile"
 NETWORKS = ("default profile", "best profile")

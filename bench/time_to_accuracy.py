@@ -82,7 +82,7 @@ def run_project_default(data: datasets.Dataset) -> TestAccuracyClock:
     """What `make run` trains (params/default.yaml), through the project's own fit."""
     training.set_global_seed(SEED, deterministic_ops=True)
     train_rows, val_rows = preprocess.stratified_split(data.y_train, 0.1, SEED)
-    devices.use_precision("auto")  # as 03_build_model does: bfloat16 on an AMX CPU
+    devices.use_precision("auto")  # as 03_build_model does: bfloat16 on a CPU with bfloat16 units
     model = models.build_cnn(data.image_shape, len(data.class_names), conv_filters=(32, 64),
                              kernel_size=3, dense_units=128, dropout_rate=0.3, batch_norm=True)
     keras.mixed_precision.set_global_policy("float32")

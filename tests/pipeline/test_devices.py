@@ -27,7 +27,9 @@ SMALL_RUN = ["-f", str(PARAMS_5K), "-p", "max_train_images", "1200", "-p", "max_
 
 @pytest.mark.parametrize("flags, expected", [
     ("fpu sse avx2 amx_bf16 amx_tile avx512f", "mixed_bfloat16"),
-    ("fpu sse avx2 avx512f", "float32"),
+    ("fpu sse avx2 avx512f avx512_bf16 avx512_vnni", "mixed_bfloat16"),
+    ("fpu sse avx2 avx512f avx512_vnni", "float32"),
+    ("fpu sse avx2", "float32"),
 ])
 def test_auto_precision_on_a_cpu_follows_its_bfloat16_units(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: str, expected: str) -> None:
