@@ -20,11 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import artifacts, datasets, devices, models, preprocess, training
+from helpers import (artifacts, datasets, devices, input_pipeline, models, parameters,
+                     preprocess, training)
 from helpers.backend import keras
 
 TARGET_ACCURACY = 0.90
 SEED = 42
+DEFAULT_PROFILE = artifacts.PROJECT_ROOT / "params" / "default.yaml"
 
 
 class TestAccuracyClock(keras.callbacks.Callback):
@@ -79,22 +81,28 @@ def run_reference(data: datasets.Dataset) -> TestAccuracyClock:
 
 
 def run_project_default(data: datasets.Dataset) -> TestAccuracyClock:
-    """What `make run` trains (params/default.yaml), through the project's own fit."""
+    """What `make run` trains, read from params/default.yaml, through the project's own fit."""
+    profile = parameters.validate(parameters.read_parameters_file(DEFAULT_PROFILE))
     training.set_global_seed(SEED, deterministic_ops=True)
-    train_rows, val_rows = preprocess.stratified_split(data.y_train, 0.1, SEED)
-    devices.use_precision("auto")  # as 03_build_model does: bfloat16 on a CPU with bfloat16 units
-    model = models.build_cnn(data.image_shape, len(data.class_names), conv_filters=(32, 64),
-                             kernel_size=3, dense_units=128, dropout_rate=0.3, batch_norm=True)
+    train_rows, val_rows = preprocess.stratified_split(data.y_train, profile.val_fraction, SEED)
+    devices.use_precision(profile.mixed_precision)  # as 03_build_model does
+    model = models.build_model(data.image_shape, len(data.class_names), profile)
     keras.mixed_precision.set_global_policy("float32")
-    batch_size, epochs = 128, 10
-    training.compile_model(model, 1e-3, "cosine", math.ceil(len(train_rows) / batch_size),
-                           epochs, "sparse")
+    training.compile_model(model, profile.learning_rate, profile.lr_schedule,
+                           math.ceil(len(train_rows) / profile.batch_size), profile.epochs,
+                           profile.label_encoding, profile.label_smoothing,
+                           profile.ema_momentum)
     clock = TestAccuracyClock(data.x_test, data.y_test)
     with tempfile.TemporaryDirectory() as scratch:
         training.fit(model, data.x_train[train_rows], data.y_train[train_rows],
-                     data.x_train[val_rows], data.y_train[val_rows], batch_size=batch_size,
-                     epochs=epochs, early_stopping_patience=4,
-                     checkpoint_path=Path(scratch) / "best.keras", extra_callbacks=[clock])
+                     data.x_train[val_rows], data.y_train[val_rows],
+                     batch_size=profile.batch_size, epochs=profile.epochs,
+                     early_stopping_patience=profile.early_stopping_patience,
+                     checkpoint_path=Path(scratch) / "best.keras", extra_callbacks=[clock],
+                     seed=SEED, augmentation=input_pipeline.Augmentation(
+                         flip=profile.augment_flip, shift=profile.augment_shift,
+                         erase=profile.augment_erase, rotation=profile.augment_rotation,
+                         zoom=profile.augment_zoom))
     return clock
 
 
