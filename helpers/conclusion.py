@@ -233,8 +233,8 @@ def how_computed(figures: RunFigures) -> list[str]:
     """The engineering facts a reader may ask for, kept out of the narrative."""
     run = figures.training
     onednn = run.onednn or {}
-    policy = {"float32": "32-bit floats", "mixed_bfloat16": "mixed bfloat16 (16-bit) on "
-              "the CPU's matrix units, weights kept in 32-bit", "mixed_float16":
+    policy = {"float32": "32-bit floats", "mixed_bfloat16": "mixed bfloat16 (16-bit) with "
+              "the CPU's bfloat16 instructions, weights kept in 32-bit", "mixed_float16":
               "mixed float16 on the GPU, weights kept in 32-bit"}.get(run.compute_dtype_policy,
                                                                       run.compute_dtype_policy)
     resumed = (f"it was interrupted and resumed after epoch {run.resumed_after_epoch}"
