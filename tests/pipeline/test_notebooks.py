@@ -15,7 +15,9 @@ import pytest
 from helpers import artifacts
 from helpers.runner import execute as pipeline
 
-REFERENCE = artifacts.PROJECT_ROOT / "reports" / "reference" / "default"
+# notebooks/ run with the notebooks' own defaults, which params/default.yaml trains faster.
+# The csv reference trains with exactly those defaults on the same Fashion-MNIST bytes.
+REFERENCE = artifacts.PROJECT_ROOT / "reports" / "reference" / "csv"
 # Same seed, same machine kind: runs agree closely, but thread scheduling and oneDNN
 # kernels make the last digits vary, so allow one point.
 ACCURACY_TOLERANCE = 0.01
@@ -43,7 +45,7 @@ def test_notebooks_match_their_committed_outputs(executed_copy) -> None:
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
 
 
-def test_default_run_reproduces_the_reference_accuracy(executed_copy) -> None:
+def test_notebooks_reproduce_their_defaults_reference_accuracy(executed_copy) -> None:
     root, _ = executed_copy
     metrics_path = root / "reports" / "runs" / "notebooks" / artifacts.METRICS
     assert metrics_path.is_file(), "the notebooks did not write metrics.json"
