@@ -116,9 +116,7 @@ def epoch_figures(precision: dict[str, Any], onednn: dict[str, Any]) -> dict[str
 def summarize(inputs: dict[str, dict[str, Any]], paths: dict[str, Path]) -> dict[str, Any]:
     """Every figure of the table, as summary.json holds them."""
     # Paths from the project root, so a committed summary names no one's machine.
-    return {"inputs": {name: str(Path(path).resolve().relative_to(artifacts.PROJECT_ROOT)
-                                 if Path(path).resolve().is_relative_to(artifacts.PROJECT_ROOT)
-                                 else path)
+    return {"inputs": {name: str(artifacts.inside_project(Path(path).resolve()) or path)
                        for name, path in paths.items()},
             "cpu": provenance(inputs),
             "time_to_accuracy": time_to_accuracy_figures(inputs["time_to_accuracy"]),

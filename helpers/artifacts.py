@@ -53,6 +53,12 @@ class MissingArtifactError(FileNotFoundError):
     """An artifact a step needs has not been written by the step that produces it."""
 
 
+def inside_project(path: str | Path) -> Path | None:
+    """An absolute path as seen from the project root, or None when it lies outside."""
+    path = Path(path)
+    return path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else None
+
+
 def artifact_path(run_dir: str | Path, name: str) -> Path:
     """Path of a named artifact inside a run directory."""
     return Path(run_dir) / name

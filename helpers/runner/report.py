@@ -145,9 +145,7 @@ def shown_value(value: str) -> str:
     if not (isinstance(literal, str) and Path(literal).is_absolute()):
         return value
     path = Path(literal)
-    shown = (path.relative_to(artifacts.PROJECT_ROOT) if path.is_relative_to(artifacts.PROJECT_ROOT)
-             else Path("…", path.name))
-    return repr(str(shown))
+    return repr(str(artifacts.inside_project(path) or Path("…", path.name)))
 
 
 def run_parameters(notebooks: Sequence[tuple[str, nbformat.NotebookNode]]) -> list[RunParameter]:
