@@ -20,8 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import (artifacts, datasets, devices, input_pipeline, models, parameters,
-                     preprocess, training)
+from helpers import (
+    artifacts,
+    datasets,
+    devices,
+    input_pipeline,
+    models,
+    parameters,
+    preprocess,
+    training,
+)
 from helpers.backend import keras
 
 TARGET_ACCURACY = 0.90
