@@ -3,8 +3,8 @@ predictions beat the plain prediction of a trained run's model?
 
 Scores the run's test images with model.keras both ways and prints the two accuracies. The
 validation images are scored too, since a choice to keep it must not be made on the test set.
-(Measured on the best profile's three seeds, it gave too little to double the cost of every
-prediction, so the pipeline does not do it; see docs/results.md.)
+The pipeline does it when `test_time_mirror` is on (the best profile); for such a run the
+network inside the saved model is scored both ways. See docs/results.md.
 
     python bench/test_time_flip.py RUN_DIR [RUN_DIR ...]
 """
@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("run_dirs", nargs="+", type=Path)
     for run_dir in parser.parse_args().run_dirs:
         model = models.load_model(artifacts.artifact_path(run_dir, artifacts.MODEL))
+        if models.averages_with_mirror(model):  # score the network it averages
+            model = next(layer for layer in model.layers if isinstance(layer, keras.Model))
         row = {"run": str(run_dir)}
         for split in ("validation", "test"):
             data = preprocess.load_split(run_dir, split)

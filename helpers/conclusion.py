@@ -248,7 +248,10 @@ def how_computed(figures: RunFigures) -> list[str]:
             f"training backs up every epoch so an interrupted run continues, and {resumed}.",
             f"Learning rate {run.learning_rate} ({run.lr_schedule}), batch {run.batch_size}, "
             f"label smoothing {run.label_smoothing}, weight average momentum "
-            f"{run.ema_momentum}."]
+            f"{run.ema_momentum}."] + (
+        ["Test predictions, the exports and the REST API average each image's class "
+         "probabilities with its mirror image's; the validation figures of 04 do not."]
+        if run.test_time_mirror else [])
 
 
 def what_worked(figures: RunFigures, subject: observations.Subject,

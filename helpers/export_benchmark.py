@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import artifacts
-from helpers.artifacts import EXPORT_INFO
+from helpers.artifacts import EXPORT_INFO, KERAS_EXPORT
 from helpers.export import file_size
 from helpers.inference import Predict, TFLiteModel, batched, keras_predictor, saved_model_predictor
 
@@ -132,7 +132,13 @@ def check_int8_targets(rows: list[FormatFigures], max_accuracy_drop: float = 0.0
 def write_export_info(run_dir: str | Path, rows: list[FormatFigures],
                       test_images: int) -> Path:
     """export/export.json: the table, with the machine it was measured on."""
-    payload = {"test_images": test_images, "latency_images": LATENCY_IMAGES,
+    from helpers import models
+
+    exported = models.load_model(Path(run_dir) / KERAS_EXPORT)
+    payload = {"test_images": test_images,
+               # whether every format predicts the mean of an image and its mirror image
+               "test_time_mirror": models.averages_with_mirror(exported),
+               "latency_images": LATENCY_IMAGES,
                "throughput_batch_size": THROUGHPUT_BATCH_SIZE,
                "machine": artifacts.machine_info([]),
                "load_average": list(os.getloadavg()),

@@ -224,6 +224,45 @@ def as_float32(model: keras.Model) -> keras.Model:
     return float32_model
 
 
+MIRROR_AVERAGE = "mean_with_mirror_image"  # the output layer's name when the model does it
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class MirrorImage(layers.Layer):
+    """Images mirrored left-right (N x H x W x C), at every call.
+
+    Ours because keras.layers.RandomFlip mirrors only while training, and at random, and a
+    Lambda layer would not load in safe mode.
+    """
+
+    def call(self, images):
+        return keras.ops.flip(images, axis=-2)
+
+
+def with_mirror_averaging(model: keras.Model) -> keras.Model:
+    """The model predicting the mean of each image's and its mirror image's probabilities.
+
+    Test-time augmentation built into the model itself, so that 05, every export format and
+    the REST API predict the same way; it doubles the cost of a prediction.
+    """
+    inputs = keras.Input(model.input_shape[1:], dtype=model.inputs[0].dtype, name="pixels")
+    mirrored = MirrorImage(name="mirror_image")(inputs)
+    probabilities = layers.Average(name=MIRROR_AVERAGE)([model(inputs), model(mirrored)])
+    return keras.Model(inputs, probabilities, name=f"{model.name}_with_mirror_averaging")
+
+
+def averages_with_mirror(model: keras.Model) -> bool:
+    """Whether the model predicts the mean of each image's and its mirror image's output."""
+    return any(layer.name == MIRROR_AVERAGE for layer in model.layers)
+
+
+def prediction_method(model: keras.Model) -> str:
+    """How the model turns an image into class probabilities, in words for 05 and 07."""
+    if averages_with_mirror(model):
+        return "it predicts the mean of each image's and its mirror image's probabilities"
+    return "it predicts each image once, as it is"
+
+
 def load_model(path: str | Path) -> keras.Model:
     """Load a saved .keras model in safe mode (no arbitrary code from the file runs)."""
     return keras.models.load_model(path, safe_mode=True)

@@ -110,6 +110,7 @@ class RunParameters(BaseModel):
     augment_zoom: Annotated[float, Field(ge=0, lt=0.5)] = 0.0
     xla: XlaSetting = "auto"
     strategy: Strategy = "auto"
+    test_time_mirror: bool = False
     # 05_evaluate
     predictions_shown: PositiveInt = 15
     # 06_misclassifications

@@ -93,6 +93,7 @@ class TrainingRecord(Record):
     # Defaults for runs recorded before these were: what the report's observations need.
     early_stopping_patience: int | None = None
     resumed_after_epoch: int = 0
+    test_time_mirror: bool = False
 
 
 class MetricsRecord(Record):
@@ -185,7 +186,8 @@ def save_trained_model(run_dir: str | Path, model: Any, result: Any,
                       "zoom": parameters.augment_zoom},
         devices=list(devices), replicas=replicas, compute_dtype_policy=compute_dtype_policy,
         onednn=onednn.state(), early_stopping_patience=parameters.early_stopping_patience,
-        resumed_after_epoch=result.resumed_after_epoch))
+        resumed_after_epoch=result.resumed_after_epoch,
+        test_time_mirror=parameters.test_time_mirror))
     return [artifacts.MODEL, artifacts.HISTORY, TrainingRecord.FILE]
 
 

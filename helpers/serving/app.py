@@ -117,6 +117,7 @@ def add_info_routes(app: FastAPI, predictor: Predictor,
         return {"classes": list(info.class_names), "input_shape": list(info.input_shape),
                 "channels": info.input_shape[2], "model_version": info.version,
                 "model_file": info.model_path.name, "test_metrics": info.test_metrics,
+                "prediction": info.prediction_method,
                 "export": export_table, "limits": limits,
                 "input": "raw pixels 0-255; images are converted to "
                          f"{'grayscale' if info.input_shape[2] == 1 else 'RGB'} and "

@@ -82,6 +82,7 @@ class RunModel:
     version: str
     model_path: Path
     test_metrics: dict[str, Any]
+    prediction_method: str  # whether it averages each image with its mirror image
 
 
 class Predictor:
@@ -108,6 +109,7 @@ class Predictor:
             class_names=class_names,
             version=f"{run_dir.resolve().name}@{artifacts.file_sha256(model_path)[:12]}",
             model_path=model_path,
+            prediction_method=models.prediction_method(self.model),
             test_metrics={name: value for name, value in metrics.items()
                           if isinstance(value, (int, float))})
         self._forward = inference.keras_predictor(self.model)

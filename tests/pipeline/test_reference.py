@@ -55,14 +55,15 @@ def test_results_table_quotes_the_default_references_own_timings() -> None:
     assert f"{manifest['step_seconds']['07_export']:.0f} s" in row
 
 
-def test_best_reference_is_the_median_of_three_seeds_each_within_fifteen_minutes() -> None:
+def test_best_reference_is_the_median_of_three_seeds_each_within_thirty_minutes() -> None:
+    """Issue 14's budget for the best profile: 30 minutes of training on the 2-core machine."""
     metrics = json.loads((REFERENCES / "best" / artifacts.METRICS).read_text())
     runs = metrics["seeds"]["runs"]
     assert len(runs) == 3 and len({run["seed"] for run in runs}) == 3
     accuracies = sorted(run["test_accuracy"] for run in runs)
     assert metrics["seeds"]["median_test_accuracy"] == accuracies[1] == metrics["test_accuracy"]
     assert accuracies[1] >= 0.940
-    assert all(run["train_seconds"] <= 15 * 60 for run in runs)
+    assert all(run["train_seconds"] <= 30 * 60 for run in runs)
 
 
 @pytest.mark.parametrize("name", ["default", "best"])

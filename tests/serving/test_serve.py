@@ -53,6 +53,7 @@ def test_health_and_metadata_describe_the_run(client: TestClient, trained_run: P
     assert metadata["input_shape"] == list(dataset["image_shape"])
     assert metadata["test_metrics"]["test_accuracy"] == metrics["test_accuracy"]
     assert metadata["model_version"].startswith("run@")
+    assert metadata["prediction"] == "it predicts each image once, as it is"
 
 
 def test_openapi_schema_documents_every_endpoint(client: TestClient) -> None:

@@ -81,6 +81,24 @@ def test_export_json_holds_the_table(exported) -> None:
     assert [row["format"] for row in info["formats"]] == list(export.FORMATS)
     assert all(not Path(row["path"]).is_absolute() for row in info["formats"])
     assert info["test_images"] == 10_000 and info["machine"]["cpu_count"]
+    assert info["test_time_mirror"] is False
+
+
+def test_a_model_averaging_with_the_mirror_image_exports_so_in_every_format(
+        tmp_path: Path) -> None:
+    run_dir = build_synthetic_run(tmp_path / "mirror", (28, 28, 1), ("a", "b", "c"))
+    model_path = run_dir / artifacts.MODEL
+    averaging = models.with_mirror_averaging(models.load_model(model_path))
+    artifacts.save_with(model_path, averaging.save)
+    paths = export.export_all(run_dir, calibration_count=50)
+    rows = export_benchmark.measure_all(run_dir, paths, latency_images=5)
+    export_benchmark.write_export_info(run_dir, rows, test_images=30)
+    assert artifacts.read_json(run_dir / export.EXPORT_INFO)["test_time_mirror"] is True
+    images = preprocess.load_split(run_dir, "test").images
+    expected = averaging.predict(images, verbose=0)
+    for name in ("tflite_float32", "tflite_float16"):
+        np.testing.assert_allclose(inference.TFLiteModel(paths[name])(images), expected,
+                                   atol=1e-3, err_msg=name)
 
 
 def test_calibration_images_come_from_training_and_follow_the_seed() -> None:

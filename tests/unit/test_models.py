@@ -83,3 +83,18 @@ def test_the_saved_model_holds_the_weights_but_not_the_optimizers_state(tmp_path
                 assert ("optimizer" in contents) == holds_optimizer, path.name
     np.testing.assert_array_equal(models.load_model(kept).get_weights()[0],
                                   model.get_weights()[0])
+
+
+def test_mirror_averaging_predicts_the_mean_of_an_image_and_its_mirror(tmp_path) -> None:
+    model = models.as_float32(models.build_cnn((12, 10, 3), 4, conv_filters=(4,), dense_units=8))
+    averaging = models.with_mirror_averaging(model)
+    images = np.random.default_rng(0).uniform(0, 255, (5, 12, 10, 3)).astype("float32")
+    expected = (model.predict(images, verbose=0) + model.predict(images[:, :, ::-1], verbose=0)) / 2
+    np.testing.assert_allclose(averaging.predict(images, verbose=0), expected, atol=1e-6)
+    # It loads in safe mode, still averaging, and says so; the plain model does not.
+    averaging.save(tmp_path / "model.keras")
+    loaded = models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, atol=1e-6)
+    assert models.averages_with_mirror(loaded) and not models.averages_with_mirror(model)
+    assert "mirror" in models.prediction_method(loaded)
+    assert "mirror" not in models.prediction_method(model)
