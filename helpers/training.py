@@ -199,6 +199,28 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             )
 
 
+# Keras's EarlyStopping forgets at on_train_begin how long validation loss has not improved,
+# so a resumed run would wait `patience` epochs afresh after the interruption.
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """EarlyStopping on validation loss that goes on counting from an interrupted run's epochs."""
+
+    def __init__(self, patience: int, history_rows: Sequence[dict] = ()) -> None:
+        super().__init__(monitor="val_loss", patience=patience)
+        self.history_rows = list(history_rows)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        super().on_train_begin(logs)
+        losses = [row["val_loss"] for row in self.history_rows if "val_loss" in row]
+        if losses:
+            self.best = min(losses)
+            self.wait = epochs_since_best(losses)
+
+
+def epochs_since_best(val_losses: Sequence[float]) -> int:
+    """Epochs after the first lowest validation loss: EarlyStopping's count of no improvement."""
+    return len(val_losses) - 1 - int(np.argmin(val_losses))
+
+
 def read_backup(backup_dir: Path) -> dict | None:
     """The state an interrupted training left in backup_dir, or None."""
     state_path = backup_dir / BACKUP_STATE
@@ -234,8 +256,7 @@ def _callbacks(model: keras.Model, epochs: int, early_stopping_patience: int,
     ema = ([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
            if getattr(optimizer, "use_ema", False) else [])
     return [backup, *ema, EpochLine(epochs), StopOnNonFiniteLoss(), checkpoint,
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=early_stopping_patience),
-            *extra_callbacks]
+            ResumableEarlyStopping(early_stopping_patience, backup.rows), *extra_callbacks]
 
 
 def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
@@ -267,7 +288,11 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
     # TensorFlow's C++ log lines (with deterministic ops, a harmless "NodeDef mentions
     # attribute use_unbounded_threadpool" per dataset) go to a file, not into the report.
     native_log = Path(checkpoint_path).with_name("tensorflow.log")
-    if initial_epoch < epochs:
+    earlier_losses = [row["val_loss"] for row in state["history"] if "val_loss" in row]
+    # A run killed after the epoch that ended its patience, but before it finished, is done.
+    stopped_early = bool(earlier_losses) and (epochs_since_best(earlier_losses)
+                                              >= early_stopping_patience)
+    if initial_epoch < epochs and not stopped_early:
         # A resumed run starts a new shuffling sequence rather than repeating epoch 1's order.
         batches = training_dataset(train_images, _targets_for(model, train_labels), batch_size,
                                    seed + initial_epoch, augmentation)

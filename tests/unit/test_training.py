@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import numpy as np
@@ -152,3 +153,32 @@ def test_a_backup_with_a_weight_average_holds_the_trained_weights_not_the_averag
     for average, in_model in zip(averages, swapped.weights_at_epoch_end, strict=True):
         np.testing.assert_array_equal(average, in_model)
     assert not np.array_equal(averages[0], np.array(restored.trainable_weights[0]))
+
+
+def rows(*val_losses: float) -> list[dict]:
+    return [{"epoch": epoch, "val_loss": loss} for epoch, loss in enumerate(val_losses, start=1)]
+
+
+@pytest.mark.parametrize("patience, stops", [(3, True), (4, False)])
+def test_early_stopping_counts_on_from_the_interrupted_epochs(patience: int, stops: bool) -> None:
+    # Best at epoch 2, then two epochs without improvement before the interruption: the
+    # first epoch after the resume is the third.
+    stopping = training.ResumableEarlyStopping(patience, rows(0.5, 0.4, 0.45, 0.46))
+    stopping.set_model(models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8))
+    stopping.on_train_begin()
+    assert stopping.best == 0.4 and stopping.wait == 2
+    stopping.on_epoch_end(4, {"val_loss": 0.47})
+    assert getattr(stopping.model, "stop_training", False) is stops
+
+
+def test_a_run_killed_after_its_patience_ran_out_trains_no_more(tmp_path: Path) -> None:
+    arguments = tiny_fit_arguments(tmp_path) | {"early_stopping_patience": 1}
+    (tmp_path / "backup").mkdir()
+    model = compiled_tiny_model(4)
+    model.optimizer.build(model.trainable_variables)
+    model.save_weights(tmp_path / "backup" / "epoch-0002.weights.h5")
+    (tmp_path / "backup" / training.BACKUP_STATE).write_text(json.dumps(
+        {"epoch": 2, "weights": "epoch-0002.weights.h5", "history": rows(0.4, 0.5),
+         "train_seconds": 1.0, "best_val_loss": 0.4}))
+    result = training.fit(compiled_tiny_model(4), **arguments)
+    assert list(result.history["epoch"]) == [1, 2] and result.epochs_run == 2
