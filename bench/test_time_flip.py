@@ -35,9 +35,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+", type=Path)
     for run_dir in parser.parse_args().run_dirs:
-        model = models.load_model(artifacts.artifact_path(run_dir, artifacts.MODEL))
-        if models.averages_with_mirror(model):  # score the network it averages
-            model = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+        model = models.without_mirror_averaging(  # score the network, both ways
+            models.load_model(artifacts.artifact_path(run_dir, artifacts.MODEL)))
         row = {"run": str(run_dir)}
         for split in ("validation", "test"):
             data = preprocess.load_split(run_dir, split)

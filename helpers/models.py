@@ -256,6 +256,13 @@ def averages_with_mirror(model: keras.Model) -> bool:
     return any(layer.name == MIRROR_AVERAGE for layer in model.layers)
 
 
+def without_mirror_averaging(model: keras.Model) -> keras.Model:
+    """The network a with_mirror_averaging model averages; any other model as it is."""
+    if not averages_with_mirror(model):
+        return model
+    return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+
+
 def prediction_method(model: keras.Model) -> str:
     """How the model turns an image into class probabilities, in words for 05 and 07."""
     if averages_with_mirror(model):

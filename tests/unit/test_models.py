@@ -98,3 +98,7 @@ def test_mirror_averaging_predicts_the_mean_of_an_image_and_its_mirror(tmp_path)
     assert models.averages_with_mirror(loaded) and not models.averages_with_mirror(model)
     assert "mirror" in models.prediction_method(loaded)
     assert "mirror" not in models.prediction_method(model)
+    # The network inside, for scoring it alone (bench/test_time_flip.py).
+    np.testing.assert_allclose(models.without_mirror_averaging(loaded).predict(images, verbose=0),
+                               model.predict(images, verbose=0), atol=1e-6)
+    assert models.without_mirror_averaging(model) is model
