@@ -13,7 +13,7 @@ from pathlib import Path
 
 from helpers import artifacts
 from helpers.backend import keras
-from helpers.training import EPOCH_FIGURES, EpochLine
+from helpers.callbacks import EPOCH_FIGURES, EpochLine
 
 
 class EpochLog(EpochLine):

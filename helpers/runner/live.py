@@ -17,7 +17,7 @@ from typing import Any
 
 POLL_SECONDS = 0.5
 INDENT = " " * 6
-# The figures helpers.progress writes (training.EPOCH_FIGURES; that module imports TF).
+# The figures helpers.progress writes (callbacks.EPOCH_FIGURES; that module imports TF).
 FIGURES = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 

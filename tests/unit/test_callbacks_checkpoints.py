@@ -1,6 +1,6 @@
 """Keras's checkpoint callbacks against ours, on the guarantees that resuming needs.
 
-helpers.training keeps its own BestCheckpoint and EpochBackup; these tests record why, in the
+helpers.callbacks keeps its own BestCheckpoint and EpochBackup; these tests record why, in the
 installed Keras. BackupAndRestore does bring back the epoch and the optimizer's state after a
 full restart (keras-team/keras#19389 and #19179 do not happen in this version), and
 ModelCheckpoint's initial_value_threshold does keep a better checkpoint. But both write their
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import models, training
+from helpers import callbacks, models, training
 from helpers.backend import keras
 
 STEPS_PER_EPOCH = 3
@@ -222,7 +222,7 @@ def test_our_best_checkpoint_keeps_the_previous_model_through_a_kill_mid_save(
         tmp_path: Path) -> None:
     path = tmp_path / "best.keras"
     model, tripwire = tripwire_model()
-    checkpoint = training.BestCheckpoint(path)
+    checkpoint = callbacks.BestCheckpoint(path)
     checkpoint.set_model(model)
     checkpoint.on_epoch_end(0, {"val_loss": 0.5})
     saved = path.read_bytes()
@@ -236,7 +236,7 @@ def test_our_best_checkpoint_keeps_the_previous_model_through_a_kill_mid_save(
 def test_our_backup_keeps_the_previous_epoch_through_a_kill_mid_save(tmp_path: Path) -> None:
     images, labels = separable_data(16)
     model, tripwire = tripwire_model()
-    backup = training.EpochBackup(tmp_path, [], 0.0, best_val_loss=np.inf)
+    backup = callbacks.EpochBackup(tmp_path, [], 0.0, best_val_loss=np.inf)
     backup.set_model(model)
     backup.on_train_begin()
     model.train_on_batch(images, labels)

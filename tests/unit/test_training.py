@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import models, training
+from helpers import callbacks, models, training
 from helpers.backend import keras
 
 
@@ -122,7 +122,7 @@ def test_interrupted_fit_resumes_after_the_last_completed_epoch(tmp_path: Path) 
 def test_checkpoint_is_not_replaced_by_a_worse_model_after_a_resume(tmp_path: Path) -> None:
     path = tmp_path / "best.keras"
     path.write_text("the best model of the interrupted run")
-    checkpoint = training.BestCheckpoint(path, best=0.25)
+    checkpoint = callbacks.BestCheckpoint(path, best=0.25)
     checkpoint.set_model(models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8))
     checkpoint.on_epoch_end(3, {"val_loss": 0.4})
     assert path.read_text() == "the best model of the interrupted run"
@@ -163,7 +163,7 @@ def rows(*val_losses: float) -> list[dict]:
 def test_early_stopping_counts_on_from_the_interrupted_epochs(patience: int, stops: bool) -> None:
     # Best at epoch 2, then two epochs without improvement before the interruption: the
     # first epoch after the resume is the third.
-    stopping = training.ResumableEarlyStopping(patience, rows(0.5, 0.4, 0.45, 0.46))
+    stopping = callbacks.ResumableEarlyStopping(patience, rows(0.5, 0.4, 0.45, 0.46))
     stopping.set_model(models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8))
     stopping.on_train_begin()
     assert stopping.best == 0.4 and stopping.wait == 2
