@@ -205,7 +205,7 @@ def future_work(figures: RunFigures, subject: observations.Subject) -> list[str]
     architecture = figures.model.architecture
     best_epoch, epochs_run = run.best_epoch, run.epochs_run
     steps = []
-    if best_epoch == epochs_run and epochs_run == run.epochs:
+    if best_epoch == epochs_run == run.epochs and observations.still_improving(history):
         steps.append(f"Train longer: the best epoch was the last ({epochs_run}), so raise "
                      f"`epochs` (e.g. to {epochs_run * 2}) and keep the cosine schedule.")
     elif observations.curve_shape(history) != "improving":
@@ -221,9 +221,14 @@ def future_work(figures: RunFigures, subject: observations.Subject) -> list[str]
                      "the same learning rate.")
     if not figures.pairs.empty:
         top = figures.pairs.iloc[0]
-        steps.append(f"Attack the {top['true class']} / {top['predicted as']} confusion: a wider "
-                     "or deeper network (`conv_filters: [64, 128]`, `convs_per_block: 2`) sees "
-                     "finer detail; look at those images in 06 for labels worth correcting.")
+        wider = "`conv_filters: [64, 128]`"
+        if architecture.get("architecture") == "cnn" and architecture.get("convs_per_block", 1) > 1:
+            network = f"a wider network ({wider})"
+        else:
+            network = f"a wider or deeper network ({wider}, `convs_per_block: 2`)"
+        steps.append(f"Attack the {top['true class']} / {top['predicted as']} confusion: "
+                     f"{network} sees finer detail; look at those images in 06 for labels worth "
+                     "correcting.")
     steps.append("Repeat with two more `seed` values and report the mean and spread, or run a "
                  "sweep (docs/sweeps.md) to measure one change at a time on validation.")
     return steps
@@ -272,4 +277,7 @@ def headline_observations(figures: RunFigures,
     lines = [observations.test_against_validation(figures.metrics.test_accuracy,
                                                   float(best["val_accuracy"]),
                                                   figures.metrics.test_images)]
+    if figures.training.test_time_mirror:
+        lines[0] += (" The two are not measured alike: the test predictions average each "
+                     "image with its mirror image, the validation figure does not.")
     return lines + (against_brief(figures.metrics, reported) if reported else [])

@@ -1,5 +1,7 @@
 """The sentences under the figures and in the conclusion, from known histories and metrics."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -49,7 +51,7 @@ def test_sentences_name_the_datasets_own_things(dataset, names, plural) -> None:
 def test_levelling_off_is_dated_and_quantified() -> None:
     lines = observations.training_curves(LEVELLING, planned_epochs=10, patience=4)
     assert lines[0].startswith("Validation loss was lowest at **epoch 9 of 10** (0.167")
-    assert ("early stopping did not fire, and the last 1 epoch did not improve on epoch 9"
+    assert ("early stopping did not fire, and the last epoch did not improve on epoch 9"
             in lines[1])
     assert "levelled off** near 0.167 from epoch 7 while training loss kept falling to 0.121" \
         in lines[2]
@@ -70,6 +72,28 @@ def test_early_stopping_and_unfinished_training_are_told_apart() -> None:
     assert "still at its lowest in the last one" in unfinished[1]
     assert "fell together, with no sign of overfitting yet" in unfinished[2]
     assert observations.curve_shape(IMPROVING) == "improving"
+
+
+# A cosine schedule's end: the loss creeps down to the last epoch while validation accuracy
+# rose only 0.1 points over the last third (epochs 7-9 against the best of epochs 1-6).
+CONVERGED = history([0.9, 0.7, 0.6, 0.55, 0.52, 0.50, 0.49, 0.485, 0.48],
+                    [0.80, 0.70, 0.66, 0.650, 0.645, 0.642, 0.641, 0.6405, 0.640],
+                    val_accuracy=[0.90, 0.92, 0.93, 0.940, 0.945, 0.948, 0.947, 0.949, 0.948])
+
+
+def test_a_best_last_epoch_is_not_called_unconverged_once_accuracy_has_levelled() -> None:
+    assert observations.still_improving(IMPROVING)
+    assert observations.last_third_gain(CONVERGED) == pytest.approx(0.001)
+    assert not observations.still_improving(CONVERGED)
+    lines = observations.training_curves(CONVERGED, planned_epochs=9, patience=9)
+    assert lines[1] == ("All 9 planned epochs ran and validation loss was lowest in the last "
+                        "one, but validation accuracy rose only 0.1 points after epoch 6: "
+                        "training had all but converged, so more epochs of this network would "
+                        "add little.")
+    steps = conclusion.future_work(figures(CONVERGED, CNN), observations.Subject("garment",
+                                                                                   "garments"))
+    assert not any(step.startswith("Train longer") for step in steps)
+    assert observations.last_third_gain(history([0.5], [0.4])) == float("inf")
 
 
 def test_accuracy_gap_is_in_points_and_signed() -> None:
@@ -199,6 +223,20 @@ def test_future_work_follows_from_the_curves_and_the_network() -> None:
                                     observations.Subject("digit", "digits"))
     assert "augment_flip" not in digits[0]  # a mirrored 7 is not a 7
     assert "Shirt / T-shirt/top confusion" in digits[1]
+    assert "or deeper network (`conv_filters: [64, 128]`, `convs_per_block: 2`)" in digits[1]
+    two_convs = conclusion.future_work(figures(OVERFITTING, {**CNN, "convs_per_block": 2}),
+                                       garments)
+    assert "a wider network (`conv_filters: [64, 128]`) sees" in two_convs[1]
+
+
+def test_a_mirror_averaged_test_figure_says_validation_was_not() -> None:
+    run = figures(LEVELLING, CNN)
+    assert "mirror" not in conclusion.headline_observations(run)[0]
+    mirrored = dataclasses.replace(
+        run, training=run.training.model_copy(update={"test_time_mirror": True}))
+    assert conclusion.headline_observations(mirrored)[0].endswith(
+        "the test predictions average each image with its mirror image, the validation figure "
+        "does not.")
 
 
 def test_the_committed_sweep_says_what_it_measured_on() -> None:
