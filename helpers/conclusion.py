@@ -108,16 +108,27 @@ def headline_table(figures: RunFigures,
 
 
 def against_brief(metrics: MetricsRecord, reported: Mapping[str, float]) -> list[str]:
-    """One sentence per figure the brief reports: ours, theirs, and the difference."""
+    """One sentence per figure the brief reports: ours, theirs, and the difference. A rate that
+    differs by less than the test set's 95% interval on accuracy is called a tie, not a win."""
+    margin = observations.accuracy_interval(metrics.test_accuracy, metrics.test_images)
     lines = []
     for name, theirs in reported.items():
         ours = getattr(metrics, name)
+        ours_text = f"Test {METRIC_LABELS[name]} {ours:.4f}"
         better = ours < theirs if name == "test_loss" else ours > theirs
-        verdict = ("matches" if abs(ours - theirs) < 0.0005 else
-                   "beats" if better else "falls short of")
-        lines.append(f"Test {METRIC_LABELS[name]} {ours:.4f} {verdict} the brief's "
-                     f"{theirs:.4f}" + ("" if verdict == "matches" or name == "test_loss"
-                                        else f" by {observations.points(ours - theirs)}") + ".")
+        if abs(ours - theirs) < 0.0005:
+            lines.append(f"{ours_text} matches the brief's {theirs:.4f}.")
+        elif name == "test_loss":
+            lines.append(f"{ours_text} {'beats' if better else 'falls short of'} the brief's "
+                         f"{theirs:.4f}.")
+        elif abs(ours - theirs) <= margin:
+            lines.append(f"{ours_text} is {observations.points(ours - theirs)} "
+                         f"{'over' if better else 'under'} the brief's {theirs:.4f}: within the "
+                         f"±{observations.points(margin)} a test set of "
+                         f"{metrics.test_images:,} images can tell apart, so the two agree.")
+        else:
+            lines.append(f"{ours_text} {'beats' if better else 'falls short of'} the brief's "
+                         f"{theirs:.4f} by {observations.points(ours - theirs)}.")
     return lines
 
 

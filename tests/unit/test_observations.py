@@ -207,7 +207,11 @@ def test_conclusion_cites_the_run_and_the_brief() -> None:
     assert table.loc["F1 (macro)", "reported by the brief"] == "0.8985"
     assert table.loc["F1 (macro)", "validation (best epoch)"] == "–"
     lines = conclusion.headline_observations(run, {"test_accuracy": 0.90, "test_loss": 0.3})
-    assert lines[1] == "Test accuracy 0.9031 beats the brief's 0.9000 by 0.3 points."
+    assert lines[1] == ("Test accuracy 0.9031 is 0.3 points over the brief's 0.9000: within the "
+                        "±0.6 points a test set of 10,000 images can tell apart, so the two agree.")
+    assert conclusion.against_brief(run.metrics, {"test_accuracy": 0.88, "f1_macro": 0.92}) == [
+        "Test accuracy 0.9031 beats the brief's 0.8800 by 2.3 points.",
+        "Test F1 (macro) 0.9031 falls short of the brief's 0.9200 by 1.7 points."]
     assert lines[2] == "Test loss (cross-entropy) 0.2620 beats the brief's 0.3000."
 
 
