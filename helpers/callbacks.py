@@ -131,10 +131,15 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         super().on_train_begin(logs)
-        losses = [row["val_loss"] for row in self.history_rows if "val_loss" in row]
+        losses = validation_losses(self.history_rows)
         if losses:
             self.best = min(losses)
             self.wait = epochs_since_best(losses)
+
+
+def validation_losses(history_rows: Sequence[dict]) -> list[float]:
+    """The validation loss of each epoch of a backed-up history that has one."""
+    return [row["val_loss"] for row in history_rows if "val_loss" in row]
 
 
 def epochs_since_best(val_losses: Sequence[float]) -> int:

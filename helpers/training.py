@@ -22,6 +22,7 @@ from helpers.callbacks import (
     ResumableEarlyStopping,
     StopOnNonFiniteLoss,
     epochs_since_best,
+    validation_losses,
 )
 from helpers.input_pipeline import NO_AUGMENTATION, Augmentation, training_dataset
 from helpers.parameters import LR_SCHEDULES
@@ -168,7 +169,7 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
     # TensorFlow's C++ log lines (with deterministic ops, a harmless "NodeDef mentions
     # attribute use_unbounded_threadpool" per dataset) go to a file, not into the report.
     native_log = Path(checkpoint_path).with_name("tensorflow.log")
-    earlier_losses = [row["val_loss"] for row in state["history"] if "val_loss" in row]
+    earlier_losses = validation_losses(state["history"])
     # A run killed after the epoch that ended its patience, but before it finished, is done.
     stopped_early = bool(earlier_losses) and (epochs_since_best(earlier_losses)
                                               >= early_stopping_patience)
