@@ -232,11 +232,12 @@ def future_work(figures: RunFigures, subject: observations.Subject) -> list[str]
                      "the same learning rate.")
     if not figures.pairs.empty:
         top = figures.pairs.iloc[0]
-        wider = "`conv_filters: [64, 128]`"
         if architecture.get("architecture") == "cnn" and architecture.get("convs_per_block", 1) > 1:
-            network = f"a wider network ({wider})"
+            doubled = [2 * filters for filters in architecture["conv_filters"]]
+            network = f"a wider network (`conv_filters: {doubled}`)"
         else:
-            network = f"a wider or deeper network ({wider}, `convs_per_block: 2`)"
+            network = ("a wider or deeper network (`conv_filters: [64, 128]`, "
+                       "`convs_per_block: 2`)")
         steps.append(f"Attack the {top['true class']} / {top['predicted as']} confusion: "
                      f"{network} sees finer detail; look at those images in 06 for labels worth "
                      "correcting.")

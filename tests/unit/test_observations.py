@@ -228,9 +228,9 @@ def test_future_work_follows_from_the_curves_and_the_network() -> None:
     assert "augment_flip" not in digits[0]  # a mirrored 7 is not a 7
     assert "Shirt / T-shirt/top confusion" in digits[1]
     assert "or deeper network (`conv_filters: [64, 128]`, `convs_per_block: 2`)" in digits[1]
-    two_convs = conclusion.future_work(figures(OVERFITTING, {**CNN, "convs_per_block": 2}),
-                                       garments)
-    assert "a wider network (`conv_filters: [64, 128]`) sees" in two_convs[1]
+    two_convs = conclusion.future_work(
+        figures(OVERFITTING, {**CNN, "convs_per_block": 2, "conv_filters": [64, 128]}), garments)
+    assert "a wider network (`conv_filters: [128, 256]`) sees" in two_convs[1]
 
 
 def test_a_mirror_averaged_test_figure_says_validation_was_not() -> None:
