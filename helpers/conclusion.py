@@ -220,10 +220,9 @@ def future_work(figures: RunFigures, subject: observations.Subject) -> list[str]
         steps.append(f"Train longer: the best epoch was the last ({epochs_run}), so raise "
                      f"`epochs` (e.g. to {epochs_run * 2}) and keep the cosine schedule.")
     elif observations.curve_shape(history) != "improving":
-        flip = "`augment_flip: true`, " if subject.plural == "garments" else ""
+        regularization = observations.more_regularization(run.augmentation, subject)
         steps.append("Regularize more: validation loss stopped improving while training loss "
-                     f"kept falling, so try augmentation ({flip}`augment_shift: 0.1`, "
-                     "`augment_rotation: 10`) or a higher `dropout_rate`.")
+                     f"kept falling, so try {regularization}.")
     if architecture.get("architecture") == "mlp":
         steps.append("Use convolutions (`architecture: cnn`): a dense network sees pixels, "
                      "not shapes, and cannot reuse what it learns in one place of the image.")

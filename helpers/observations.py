@@ -251,3 +251,15 @@ def mistakes(true_labels: np.ndarray, probabilities: np.ndarray, class_names: Se
 def as_markdown(lines: Sequence[str], title: str = "What this run shows") -> str:
     """The observations as a short bulleted markdown block."""
     return f"**{title}**\n\n" + "\n".join(f"- {line}" for line in lines)
+
+
+def more_regularization(augmentation: dict[str, float | bool],
+                        subject_: Subject) -> str:
+    """The augmentations this run did not use, then dropout: advising one it had is no advice."""
+    suggestions = {"flip": "`augment_flip: true`", "shift": "`augment_shift: 0.1`",
+                   "rotation": "`augment_rotation: 10`"}  # flip only clothes: a mirrored 7 is no 7
+    untried = [setting for name, setting in suggestions.items() if not augmentation.get(name)
+               and (name != "flip" or subject_.plural == "garments")]
+    more = "more " if any(augmentation.values()) else ""
+    return (f"{more}augmentation ({', '.join(untried)}) or a higher `dropout_rate`" if untried
+            else "a higher `dropout_rate`")

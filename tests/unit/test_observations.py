@@ -233,6 +233,21 @@ def test_future_work_follows_from_the_curves_and_the_network() -> None:
     assert "a wider network (`conv_filters: [128, 256]`) sees" in two_convs[1]
 
 
+def test_regularize_more_advises_only_the_augmentations_the_run_did_not_use() -> None:
+    garments = observations.Subject("garment", "garments")
+    run = figures(OVERFITTING, CNN)
+    flipped = dataclasses.replace(run, training=run.training.model_copy(update={
+        "augmentation": {"flip": True, "shift": 0.0, "rotation": 0.0}}))
+    assert conclusion.future_work(flipped, garments)[0] == (
+        "Regularize more: validation loss stopped improving while training loss kept falling, "
+        "so try more augmentation (`augment_shift: 0.1`, `augment_rotation: 10`) or a higher "
+        "`dropout_rate`.")
+    everything = dataclasses.replace(run, training=run.training.model_copy(update={
+        "augmentation": {"flip": True, "shift": 0.1, "rotation": 10.0}}))
+    assert conclusion.future_work(everything, garments)[0].endswith(
+        "so try a higher `dropout_rate`.")
+
+
 def test_a_mirror_averaged_test_figure_says_validation_was_not() -> None:
     run = figures(LEVELLING, CNN)
     assert "mirror" not in conclusion.headline_observations(run)[0]
