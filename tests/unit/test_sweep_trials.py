@@ -80,12 +80,17 @@ def test_a_trial_is_claimed_by_one_worker(tmp_path: Path) -> None:
     assert first.user_attrs[trials.WORKER]["host"] == socket.gethostname()
 
 
-def claim_all(url: str | None, folder: str, claimed: "multiprocessing.Queue[int]") -> None:
+def claim_all(url: str | None, folder: str, claimed: "multiprocessing.Queue[int]",
+              all_claimed: "multiprocessing.synchronize.Barrier") -> None:
     storage = trials.open_storage(url, Path(folder))
     study = trials.open_study(storage, "sweep")
     lock = trials.lock_path(url, Path(folder))
     while (trial := trials.next_trial(study, storage, lock)) is not None:
         claimed.put(trial.number)
+    # A real worker runs its trials before it exits. One that exited holding them would
+    # rightly have them failed and queued again by a worker that starts later (a slow spawn
+    # on a loaded machine), so every worker stays until all are done.
+    all_claimed.wait(timeout=120)
 
 
 @pytest.mark.parametrize("database", [False, True], ids=["journal", "sqlite"])
@@ -97,9 +102,9 @@ def test_racing_processes_never_take_the_same_trial(tmp_path: Path, database: bo
     study = trials.open_study(storage, "sweep")
     trials.enqueue_missing(study, points(tmp_path, ",".join(map(str, range(1, 25)))))
     context = multiprocessing.get_context("spawn")
-    claimed = context.Queue()
+    claimed, all_claimed = context.Queue(), context.Barrier(4)
     workers = [context.Process(target=claim_all,
-                               args=(url, str(tmp_path / "sweep"), claimed))
+                               args=(url, str(tmp_path / "sweep"), claimed, all_claimed))
                for _ in range(4)]
     for worker in workers:
         worker.start()
