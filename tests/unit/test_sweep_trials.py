@@ -102,10 +102,11 @@ def test_racing_processes_never_take_the_same_trial(tmp_path: Path, database: bo
     study = trials.open_study(storage, "sweep")
     trials.enqueue_missing(study, points(tmp_path, ",".join(map(str, range(1, 25)))))
     context = multiprocessing.get_context("spawn")
-    claimed, all_claimed = context.Queue(), context.Barrier(4)
+    worker_count = 4
+    claimed, all_claimed = context.Queue(), context.Barrier(worker_count)
     workers = [context.Process(target=claim_all,
                                args=(url, str(tmp_path / "sweep"), claimed, all_claimed))
-               for _ in range(4)]
+               for _ in range(worker_count)]
     for worker in workers:
         worker.start()
     for worker in workers:
