@@ -35,8 +35,12 @@ example-data: $(VENV)/.installed data
 run: $(VENV)/.installed data
 	$(PY) -m helpers.runner run -f $(PARAMS) $(if $(RUN_DIR),--run-dir $(RUN_DIR))
 
+# One pytest worker per core. The slow tests are papermill runs that spend much of their time
+# starting kernels and importing TensorFlow on one core, so two workers on two cores finish
+# the suite sooner than one (docs/testing.md has the figures). A module with module-scoped
+# fixtures is one xdist_group, so they are built once; other tests go out one by one.
 test: $(VENV)/.installed data
-	$(PY) -m pytest
+	$(PY) -m pytest -n logical --dist loadgroup
 
 lab: $(VENV)/.installed data
 	$(PY) -m pip install --quiet -e ".[dev,lab]"

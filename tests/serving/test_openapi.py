@@ -12,6 +12,10 @@ from PIL import Image
 from helpers import artifacts
 from helpers.serving import app as serve
 
+# `make test` spreads the tests over pytest-xdist workers; this module goes to one of them whole,
+# so its module-scoped fixtures are built once.
+pytestmark = pytest.mark.xdist_group("openapi")
+
 MAX_BATCH = 3
 
 

@@ -15,6 +15,10 @@ from helpers import artifacts
 from helpers.serving import app as serve
 from helpers.serving import loadtest, predict
 
+# `make test` spreads the tests over pytest-xdist workers; this module goes to one of them whole,
+# so its module-scoped fixtures are built once.
+pytestmark = pytest.mark.xdist_group("serve")
+
 
 @pytest.fixture(scope="module")
 def client(trained_run: Path):

@@ -8,6 +8,10 @@ from trained_run import build_synthetic_run
 
 from helpers import artifacts, export, export_benchmark, inference, models, preprocess
 
+# `make test` spreads the tests over pytest-xdist workers; this module goes to one of them whole,
+# so its module-scoped fixtures are built once.
+pytestmark = pytest.mark.xdist_group("export")
+
 
 @pytest.fixture(scope="module")
 def exported(trained_run: Path) -> tuple[Path, dict[str, Path],
