@@ -15,9 +15,7 @@ import pytest
 from helpers import artifacts
 from helpers.runner import execute as pipeline
 
-# `make test` spreads the tests over pytest-xdist workers; this module goes to one of them whole,
-# so its module-scoped fixtures are built once.
-pytestmark = pytest.mark.xdist_group("nbval")
+pytestmark = pytest.mark.xdist_group("nbval")  # one xdist worker: module fixtures built once
 
 # notebooks/ run with the notebooks' own defaults, which params/default.yaml trains faster.
 # The csv reference trains with exactly those defaults on the same Fashion-MNIST bytes.

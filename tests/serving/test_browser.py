@@ -16,13 +16,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 SCREENSHOTS = artifacts.PROJECT_ROOT / "reports" / "test-output"
 
-# `make test` spreads the tests over pytest-xdist workers; this module goes to one of them whole,
-# so its module-scoped browser is started once.
 pytestmark = [pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),
     reason="no chromium/chromedriver on PATH: `apt-get install chromium chromium-driver` "
            "(.ci/run installs them)"),
-    pytest.mark.xdist_group("browser")]
+    pytest.mark.xdist_group("browser")]  # one xdist worker: one browser for the module
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,7 @@ from PIL import Image
 from helpers import artifacts
 from helpers.serving import app as serve
 
-# `make test` spreads the tests over pytest-xdist workers; this module goes to one of them whole,
-# so its module-scoped fixtures are built once.
-pytestmark = pytest.mark.xdist_group("openapi")
+pytestmark = pytest.mark.xdist_group("openapi")  # one xdist worker: module fixtures built once
 
 MAX_BATCH = 3
 

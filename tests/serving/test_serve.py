@@ -15,9 +15,7 @@ from helpers import artifacts
 from helpers.serving import app as serve
 from helpers.serving import loadtest, predict
 
-# `make test` spreads the tests over pytest-xdist workers; this module goes to one of them whole,
-# so its module-scoped fixtures are built once.
-pytestmark = pytest.mark.xdist_group("serve")
+pytestmark = pytest.mark.xdist_group("serve")  # one xdist worker: module fixtures built once
 
 
 @pytest.fixture(scope="module")

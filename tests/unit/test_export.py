@@ -8,9 +8,7 @@ from trained_run import build_synthetic_run
 
 from helpers import artifacts, export, export_benchmark, inference, models, preprocess
 
-# `make test` spreads the tests over pytest-xdist workers; this module goes to one of them whole,
-# so its module-scoped fixtures are built once.
-pytestmark = pytest.mark.xdist_group("export")
+pytestmark = pytest.mark.xdist_group("export")  # one xdist worker: module fixtures built once
 
 
 @pytest.fixture(scope="module")
