@@ -16,6 +16,21 @@ import pytest
 matplotlib.use("Agg")
 os.environ.pop("MPLBACKEND", None)
 
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail a grouped test that `--dist loadgroup` did not keep on one worker.
+
+    xdist names a test's group by appending "@group" to its node id, which pytest 9.2 ignores
+    without a word (pytest-dev/pytest-xdist#1386): each worker then rebuilds the group's
+    module fixtures, as when nbval's run of notebooks/ ran on both workers at once.
+    """
+    if (item.config.getoption("loadgroup", default=False)
+            and item.get_closest_marker("xdist_group") and "@" not in item.nodeid):
+        pytest.fail(f"pytest-xdist's loadgroup did not group this test on pytest "
+                    f"{pytest.__version__} (pytest-dev/pytest-xdist#1386): install the pytest "
+                    "that pyproject.toml's dev extra pins (make test does)", pytrace=False)
+
+
 FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
