@@ -1,6 +1,7 @@
 """One pipeline run per `dataset` value: a small subset, one epoch, all seven notebooks.
 
-(fashion_mnist, the default, has its own fuller test in test_pipeline.py.)
+(fashion_mnist, the default, has its own fuller test in test_pipeline.py; mnist_5k runs
+through every notebook in assignments B and E's small runs, test_assignment_reports.py.)
 """
 
 import json
@@ -48,16 +49,11 @@ def image_folders(data: Path) -> list[str]:
             "-p", "image_size", "32", "-p", "color_mode", "rgb"]
 
 
-def embedded(data: Path) -> list[str]:
-    return ["-p", "max_train_images", "1200", "-p", "max_test_images", "240"]
-
-
 @pytest.mark.parametrize("dataset, prepare, image_shape, test_images", [
     ("mnist", mnist_npz, [28, 28, 1], 200),
     ("cifar10", cifar10_batches, [32, 32, 3], 200),
     ("csv", one_csv, [28, 28, 1], 240),
     ("folder", image_folders, [32, 32, 3], 200),
-    ("mnist_5k", embedded, [28, 28, 1], 240),
 ])
 def test_each_dataset_runs_through_all_six_notebooks(tmp_path: Path, dataset: str, prepare,
                                                      image_shape: list[int],
