@@ -3,6 +3,7 @@ executing that notebook (compare_runs.ipynb) into a self-contained HTML report."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -154,13 +155,16 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     log(leaderboard.summary_text(table))
     log(f"leaderboard: {leaderboard.write_csv(table, out_dir / leaderboard.LEADERBOARD)}")
-    # The kernel's start-up warnings go to a log, not between the runner's lines.
+    # The kernel's start-up warnings go to a log, not between the runner's lines. It runs in
+    # out_dir and gets the runs from there: the report shows no machine path (as a run's
+    # report leaves out run_dir), and a sweep folder holding its runs can move whole.
     try:
         with native_stderr_to(out_dir / "logs" / "compare.log"):
             papermill.execute_notebook(
                 str(TEMPLATE), str(out_dir / NOTEBOOK), kernel_name="python3",
                 progress_bar=False, cwd=str(out_dir), shutdown_kernel="immediate",
-                parameters={"run_dirs": run_dirs, "labels": labels, "title": title})
+                parameters={"run_dirs": [os.path.relpath(run, out_dir) for run in run_dirs],
+                            "labels": labels, "title": title})
     except PapermillExecutionError as error:
         raise StepFailedError(f"the comparison notebook failed in cell {error.cell_index}: "
                               f"{error.ename}: {error.evalue}\nThe executed notebook is "

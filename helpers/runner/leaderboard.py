@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -134,8 +135,16 @@ def ignored_by_git(folder: Path) -> Path:
 
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
-    """The leaderboard as CSV (a blank cell where a figure is missing), written atomically."""
-    return artifacts.write_text(Path(path), table.to_csv(index=False))
+    """The leaderboard as CSV (a blank cell where a figure is missing), written atomically.
+
+    Run directories are written relative to the CSV's folder: a sweep's runs sit inside it,
+    so the folder can be moved or committed whole, and no machine path is shown.
+    """
+    path = Path(path)
+    if "run_dir" in table:
+        folder = path.parent.resolve()
+        table = table.assign(run_dir=[os.path.relpath(run, folder) for run in table["run_dir"]])
+    return artifacts.write_text(path, table.to_csv(index=False))
 
 
 def summary_text(table: pd.DataFrame) -> str:

@@ -143,8 +143,11 @@ def test_the_comparison_notebook_writes_a_report(three_runs: list[Path],
     assert report == tmp_path / "out" / "report.html"
     html = report.read_text()
     assert "Three runs" in html and "bn-true-dropout" in html and "data:image/png" in html
+    assert str(tmp_path) not in html  # no machine path: the runs are named from out/
     executed = nbformat.read(tmp_path / "out" / compare.NOTEBOOK, as_version=4)
     outputs = [output for cell in executed.cells if cell.cell_type == "code"
                for output in cell.outputs]
     assert not [output for output in outputs if output.output_type == "error"]
-    assert (tmp_path / "out" / leaderboard.LEADERBOARD).is_file()
+    rows = csv.DictReader((tmp_path / "out" / leaderboard.LEADERBOARD).open())
+    assert sorted((tmp_path / "out" / row["run_dir"]).resolve() for row in rows) == \
+        sorted(run.resolve() for run in three_runs)
