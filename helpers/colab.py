@@ -20,8 +20,9 @@ def keep_runs_on_drive(project: str | Path, mount_point: str | Path = DRIVE_MOUN
                        runs_folder: str = DRIVE_RUNS_FOLDER) -> Path:
     """Mount Drive and make <project>/reports/runs a link to a folder there; returns it.
 
-    Runs already in the local folder are moved to Drive first, never overwritten; calling it
-    again (every notebook's first cell does) changes nothing.
+    Runs already in the local folder are moved to Drive first, never overwritten (one whose
+    name Drive already has arrives as <name>-local, -local-2, ...); calling it again (every
+    notebook's first cell does) changes nothing.
     """
     from google.colab import drive  # only importable on Colab
 
@@ -35,10 +36,18 @@ def keep_runs_on_drive(project: str | Path, mount_point: str | Path = DRIVE_MOUN
         runs.unlink()
     elif runs.is_dir():
         for run in runs.iterdir():
-            if not (target / run.name).exists():
-                shutil.move(str(run), target / run.name)
-        shutil.rmtree(runs)
+            shutil.move(str(run), free_name(target, run.name))
+        runs.rmdir()  # empty now; rmdir, not rmtree, so nothing unmoved could be deleted
     runs.parent.mkdir(parents=True, exist_ok=True)
     runs.symlink_to(target, target_is_directory=True)
     print(f"runs are kept on Google Drive: {target}")
     return target
+
+
+def free_name(folder: Path, name: str) -> Path:
+    """folder/name, or folder/name-local, name-local-2, ... if that is taken."""
+    candidate, number = folder / name, 1
+    while candidate.exists() or candidate.is_symlink():
+        candidate = folder / (f"{name}-local" + (f"-{number}" if number > 1 else ""))
+        number += 1
+    return candidate

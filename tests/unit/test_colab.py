@@ -52,3 +52,19 @@ def test_runs_move_to_drive_and_a_new_machine_finds_them(tmp_path: Path,
     resumed = fresh / "reports" / "runs" / "notebooks" / "checkpoints" / "backup"
     assert (resumed / "state.json").read_text() == '{"epoch": 3}'  # 04 resumes after epoch 3
     assert fake_colab == [str(drive)] * 3
+
+
+def test_a_local_run_whose_name_drive_already_has_is_kept_beside_it(
+        tmp_path: Path, fake_colab: list[str]) -> None:
+    drive = tmp_path / "drive"
+    on_drive = drive / colab.DRIVE_RUNS_FOLDER / "notebooks"
+    on_drive.mkdir(parents=True)
+    (on_drive / "metrics.json").write_text('{"from": "drive"}')
+    project = tmp_path / "project"
+    local = project / "reports" / "runs" / "notebooks"
+    local.mkdir(parents=True)
+    (local / "metrics.json").write_text('{"from": "this machine"}')
+
+    target = colab.keep_runs_on_drive(project, drive)
+    assert (target / "notebooks" / "metrics.json").read_text() == '{"from": "drive"}'
+    assert (target / "notebooks-local" / "metrics.json").read_text() == '{"from": "this machine"}'
