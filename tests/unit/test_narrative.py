@@ -1,0 +1,88 @@
+"""The notebooks' run-dependent explanations say what each run's network, data and settings are."""
+
+import pytest
+import yaml
+
+from helpers import artifacts, models, narrative, parameters
+
+ASSIGNMENTS = artifacts.PROJECT_ROOT / "params" / "assignments"
+
+
+def built(params_file: str):
+    """The network a params file describes, for 28x28 grayscale images of ten classes."""
+    given = yaml.safe_load((artifacts.PROJECT_ROOT / params_file).read_text())
+    known = {name: value for name, value in given.items()
+             if name in parameters.RunParameters.model_fields}
+    return models.build_model((28, 28, 1), 10, parameters.validate(known))
+
+
+# params file -> (kinds its text must explain, kinds it must not, flatten size, largest layer)
+NETWORKS = {
+    "params/default.yaml": ({"Convolutions", "Pooling", "Batch normalization", "Dropout"},
+                            {"L2 regularization"}, "3,136", "dense"),
+    "params/assignments/a_csv_cnn_l2.yaml": ({"Convolutions", "Pooling", "Dropout",
+                                              "L2 regularization"},
+                                             {"Batch normalization"}, "1,600", "dense1"),
+    "params/assignments/b_mnist_5k_cnn_bn_dropout.yaml": (
+        {"Convolutions", "Batch normalization", "Dropout"}, {"L2 regularization"}, "9,216",
+        "dense1"),
+    "params/assignments/d_fashion_mlp.yaml": ({"Dense"}, {"Convolutions", "Pooling",
+                                                          "Batch normalization", "Dropout",
+                                                          "L2 regularization"}, "784", "dense1"),
+    "params/assignments/e_mnist_5k_cnn.yaml": ({"Convolutions", "Pooling"},
+                                               {"Batch normalization", "Dropout"}, "1,600",
+                                               "dense1"),
+}
+
+
+@pytest.mark.parametrize("params_file", NETWORKS)
+def test_layer_explanations_cover_exactly_the_layers_the_network_has(params_file: str) -> None:
+    present, absent, flatten_size, largest = NETWORKS[params_file]
+    model = built(params_file)
+    text = "\n".join(narrative.layer_explanations(model))
+    for kind in present:
+        assert f"**{kind}**" in text, kind
+    for kind in absent:
+        assert f"**{kind}**" not in text, kind
+    assert f"one vector of {flatten_size} values" in text
+    assert f"**{largest}**" in narrative.largest_layer(model)
+
+
+def test_network_kind_names_an_mlp_as_such() -> None:
+    assert "multilayer perceptron" in narrative.network_kind(
+        built("params/assignments/d_fashion_mlp.yaml"))
+    assert "convolutional" in narrative.network_kind(built("params/default.yaml"))
+
+
+def test_training_settings_quote_the_runs_own_rate_schedule_and_epochs() -> None:
+    text = " ".join(narrative.training_settings(0.003, "cosine", "sparse", 6, 256))
+    assert "**0.003**" in text and "6 planned epochs" in text and "1e-3" not in text
+    constant = " ".join(narrative.training_settings(0.0003, "constant", "one_hot", 15, 64))
+    assert "0.0003" in constant and "cosine" not in constant and "categorical" in constant
+
+
+def test_augmentation_sentence_names_what_was_used_or_none() -> None:
+    assert "no augmentation" in narrative.augmentation_sentence({"flip": False, "shift": 0.0})
+    used = narrative.augmentation_sentence({"flip": True, "rotation": 10.0, "zoom": 0.0})
+    assert "mirror" in used and "10°" in used and "zoom" not in used
+
+
+def test_source_names_list_every_file_not_only_the_last() -> None:
+    assert narrative.source_names(["/d/train.csv", "/d/test.csv"], "") == "train.csv and test.csv"
+    source = "/x/mnist_5k.csv.gz (test set: a stratified 0.1 of it, seed 42)"
+    assert narrative.source_names([], source) == "mnist_5k.csv.gz"
+
+
+def test_the_subset_says_it_is_not_full_mnist_and_where_full_mnist_is() -> None:
+    lines = narrative.data_description("mnist_5k", [str(digit) for digit in range(10)],
+                                       [28, 28, 1], 4000, 1000)
+    assert "5,000" in " ".join(lines) and "params/mnist.yaml" in " ".join(lines)
+    fashion = narrative.data_description("fashion_mnist", ["T-shirt/top", "Trouser"],
+                                         [28, 28, 1], 60000, 10000)
+    assert len(fashion) == 1 and "Fashion-MNIST" in fashion[0]
+
+
+def test_look_alike_classes_are_this_datasets() -> None:
+    assert "4 and 9" in narrative.look_alike_classes("mnist_5k", [str(d) for d in range(10)])
+    assert "shirt" in narrative.look_alike_classes("csv", ["T-shirt/top", "Trouser", "Shirt"])
+    assert "shirt" not in narrative.look_alike_classes("folder", ["cat", "dog"])
