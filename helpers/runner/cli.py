@@ -65,11 +65,16 @@ def report(run_dir: Path, no_pdf: bool) -> None:
 @click.option("--seed-runs", type=PATH, multiple=True, metavar="RUN_DIR",
               help="the same profile run with another seed (repeatable): the median run is "
                    "published and metrics.json lists every seed's accuracy")
-def publish(run_dir: Path, name: str, seed_runs: Sequence[Path]) -> None:
+@click.option("--keep-other-seeds", is_flag=True,
+              help="RUN_DIR re-runs one seed of the existing reference NAME: the other seeds' "
+                   "figures are kept, each with the commit it came from")
+def publish(run_dir: Path, name: str, seed_runs: Sequence[Path], keep_other_seeds: bool) -> None:
     """Publish a finished run as a committed reference."""
     from helpers.runner.references import publish_reference
 
-    click.echo(f"reference: {publish_reference(run_dir, name, other_seed_runs=tuple(seed_runs))}")
+    published = publish_reference(run_dir, name, other_seed_runs=tuple(seed_runs),
+                                  keep_other_seeds=keep_other_seeds)
+    click.echo(f"reference: {published}")
 
 
 @cli.command("refresh-notebooks",

@@ -44,12 +44,50 @@ def seed_runs_summary(run_dirs: list[Path]) -> tuple[dict, Path]:
     return summary, run_dirs[median]
 
 
+def _with_commit(row: dict, manifest: dict) -> dict:
+    """A seed's row, with the commit and CPU it ran on (kept when a later publish keeps it)."""
+    return {**row, "commit": row.get("commit") or manifest["git"]["commit"][:7],
+            "processor": row.get("processor") or manifest["machine"]["processor"]}
+
+
+def rerun_seed_summary(run_dir: Path, earlier: Path) -> dict:
+    """The seed summary of an earlier reference with one seed re-run at this commit.
+
+    A long profile's other seeds keep their figures, each labelled with the commit and CPU it
+    ran on; the re-run seed must come out as the median, since its notebooks are the ones
+    published.
+    """
+    old_metrics = artifacts.read_json(earlier / artifacts.METRICS)
+    old_manifest = artifacts.read_json(earlier / artifacts.MANIFEST)
+    manifest = artifacts.read_json(artifacts.artifact_path(run_dir, artifacts.MANIFEST))
+    seed = manifest["parameters"]["seed"]
+    new_row = _with_commit({"seed": seed,
+                            "test_accuracy": read_record(run_dir, MetricsRecord).test_accuracy,
+                            "train_seconds": read_record(run_dir, TrainingRecord).train_seconds},
+                           manifest)
+    rows = [new_row if row["seed"] == seed else _with_commit(row, old_manifest)
+            for row in old_metrics["seeds"]["runs"]]
+    if new_row not in rows:
+        raise ValueError(f"{earlier} has no run of seed {seed} to replace")
+    ranked = sorted(rows, key=lambda row: row["test_accuracy"])
+    median = ranked[(len(rows) - 1) // 2]
+    if median is not new_row:
+        raise ValueError(f"seed {seed} re-run reached {new_row['test_accuracy']:.4f}, no longer "
+                         f"the median of {[row['test_accuracy'] for row in rows]}: re-run every "
+                         "seed and publish them together (--seed-runs)")
+    return {"runs": rows, "median_test_accuracy": median["test_accuracy"],
+            "median_seed": seed}
+
+
 def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE_DIR,
-                      other_seed_runs: tuple[Path, ...] = ()) -> Path:
+                      other_seed_runs: tuple[Path, ...] = (), keep_other_seeds: bool = False,
+                      ) -> Path:
     """Copy a finished run's small files to reports/reference/<name>/, replacing the old ones.
 
     With other_seed_runs (the same profile trained with other seeds), the run with the median
-    test accuracy is the one copied, and its metrics.json lists every seed's accuracy.
+    test accuracy is the one copied, and its metrics.json lists every seed's accuracy. With
+    keep_other_seeds, the run re-runs one seed of the existing reference and the others'
+    figures are kept, each with the commit it came from (rerun_seed_summary).
     """
     runs = [Path(run_dir), *map(Path, other_seed_runs)]
     for run in runs:
@@ -59,6 +97,8 @@ def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE
     summary, run_dir = (seed_runs_summary(runs) if other_seed_runs
                         else (None, Path(run_dir)))
     destination = references_dir / name
+    if keep_other_seeds:
+        summary = rerun_seed_summary(Path(run_dir), destination)
     staging = references_dir / f".{name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
     for pattern in REFERENCE_PATTERNS:

@@ -72,3 +72,32 @@ def test_publish_reference_keeps_small_files_only(tmp_path: Path) -> None:
     assert kept == ["01_load_data.ipynb", "figures/samples.png", "history.csv",
                     "manifest.json", "metrics.json"]
     assert sorted(path.name for path in reference_dir.iterdir()) == ["default"]
+
+
+def with_machine(run_dir: Path, commit: str) -> Path:
+    """Give a finished run the git commit and CPU a real manifest records."""
+    manifest = artifacts.read_json(run_dir / artifacts.MANIFEST)
+    artifacts.write_json(run_dir / artifacts.MANIFEST, {**manifest, "git": {"commit": commit},
+                                                        "machine": {"processor": "CPU " + commit}})
+    return run_dir
+
+
+def test_one_seed_rerun_keeps_the_other_seeds_with_the_commit_each_came_from(
+        tmp_path: Path) -> None:
+    old = [with_machine(finished_run(tmp_path / f"old{seed}", seed, accuracy), "aaaaaaa1")
+           for seed, accuracy in [(1, 0.9431), (2, 0.9447), (3, 0.9402)]]
+    references.publish_reference(old[0], "best", tmp_path / "reference",
+                                 other_seed_runs=tuple(old[1:]))
+    rerun = with_machine(finished_run(tmp_path / "new1", 1, 0.9440), "bbbbbbb2")
+    published = references.publish_reference(rerun, "best", tmp_path / "reference",
+                                             keep_other_seeds=True)
+    metrics = json.loads((published / artifacts.METRICS).read_text())
+    assert metrics["test_accuracy"] == metrics["seeds"]["median_test_accuracy"] == 0.9440
+    assert [(run["seed"], run["test_accuracy"], run["commit"]) for run in
+            metrics["seeds"]["runs"]] == [(1, 0.9440, "bbbbbbb"), (2, 0.9447, "aaaaaaa"),
+                                          (3, 0.9402, "aaaaaaa")]
+    too_low = with_machine(finished_run(tmp_path / "low1", 1, 0.9300), "ccccccc3")
+    with pytest.raises(ValueError, match="no longer the median"):
+        references.publish_reference(too_low, "best", tmp_path / "reference",
+                                     keep_other_seeds=True)
+    assert json.loads((published / artifacts.METRICS).read_text())["test_accuracy"] == 0.9440
