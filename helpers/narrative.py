@@ -114,60 +114,50 @@ def network_kind(model: keras.Model) -> str:
     return "a multilayer perceptron (MLP): dense layers only, no convolutions"
 
 
-def layer_explanations(model: keras.Model) -> list[str]:
-    """What each kind of layer in this network does, with this network's own numbers."""
-    layers = _keras_layers()
-    stack = _layer_kinds(model)
-    convs = [layer for layer in stack if isinstance(layer, layers.Conv2D)]
-    pools = [layer for layer in stack if isinstance(layer, layers.MaxPooling2D
-                                                    | layers.AveragePooling2D)]
-    norms = [index for index, layer in enumerate(stack)
-             if isinstance(layer, layers.BatchNormalization)]
-    dropouts = [layer for layer in stack if isinstance(layer, layers.Dropout)]
-    flatten = next((layer for layer in stack if isinstance(layer, layers.Flatten)), None)
-    dense = [layer for layer in stack if isinstance(layer, layers.Dense)]
-    image = tuple(int(size) for size in model.inputs[0].shape[1:])
-    lines = ["**Rescaling** multiplies the raw 0-255 pixels by 1/255 (see 02_preprocess), so "
-             "the model takes raw images everywhere it is used."]
-    if convs:
-        filters = ", ".join(str(layer.filters) for layer in convs)
-        windows = sorted({_times(layer.kernel_size) for layer in convs})
-        paddings = sorted({layer.padding for layer in convs})
-        lines.append(
-            f"**Convolutions** ({len(convs)} layer{'s' if len(convs) > 1 else ''}, "
-            f"{filters} filters of {' and '.join(windows)} pixels, ReLU): each filter slides "
-            "over the image and responds to one local pattern (an edge, a corner, a texture) "
-            "wherever it appears, so the same few weights serve the whole image; later "
-            "layers combine the earlier layers' patterns into larger parts. "
-            + ("Padding 'same' keeps the border pixels in play." if paddings == ["same"] else
+def _convolutions(convs: Sequence[keras.layers.Layer]) -> str:
+    filters = ", ".join(str(layer.filters) for layer in convs)
+    windows = sorted({_times(layer.kernel_size) for layer in convs})
+    paddings = sorted({layer.padding for layer in convs})
+    padding = ("Padding 'same' keeps the border pixels in play." if paddings == ["same"] else
                "Padding 'valid' (Keras's default) drops a border of pixels at each "
                "convolution." if paddings == ["valid"] else
-               "Padding 'same' keeps the border, 'valid' drops it."))
-    if pools:
-        sizes = [_times(image[:2])] + [_times(_shape(layer)[:2]) for layer in pools]
-        lines.append(f"**Pooling** ({len(pools)} layer{'s' if len(pools) > 1 else ''}) keeps "
-                     "the strongest (max) or mean (average) response of each window: the "
-                     f"feature maps shrink {' → '.join(sizes)}, which cuts computation and "
-                     "makes the features tolerant of small shifts.")
-    if norms:
-        after = sorted({LAYER_WORDS.get(type(stack[index - 1]).__name__, "another layer")
-                        for index in norms if index > 0})
-        lines.append(f"**Batch normalization** ({len(norms)} layer{'s' if len(norms) > 1 else ''}"
-                     f", after {' and '.join(after)}) rescales each channel over the batch to "
-                     "zero mean and unit variance, then applies a learned scale and shift: the "
-                     "next layer sees inputs of a steady scale, which makes training faster "
-                     "and steadier. At test time it uses running averages of the batch "
-                     "statistics.")
-    if flatten is not None:
-        before = stack[stack.index(flatten) - 1] if stack.index(flatten) > 0 else None
-        incoming = _shape(before) if before is not None else image
-        size = math.prod(incoming)
-        lines.append(f"**Flatten** turns the {_times(incoming)} "
-                     f"{'feature maps' if convs else 'image'} into one vector of {size:,} "
-                     "values" + (": the dense layers see pixels, not shapes, so they cannot "
-                                 "reuse what they learn in one place of the image elsewhere."
-                                 if not convs else "."))
-    hidden = [layer for layer in dense if layer is not dense[-1]]
+               "Padding 'same' keeps the border, 'valid' drops it.")
+    return (f"**Convolutions** ({len(convs)} layer{'s' if len(convs) > 1 else ''}, {filters} "
+            f"filters of {' and '.join(windows)} pixels, ReLU): each filter slides over the "
+            "image and responds to one local pattern (an edge, a corner, a texture) wherever "
+            "it appears, so the same few weights serve the whole image; later layers combine "
+            f"the earlier layers' patterns into larger parts. {padding}")
+
+
+def _pooling(pools: Sequence[keras.layers.Layer], image: Sequence[int]) -> str:
+    sizes = [_times(image[:2])] + [_times(_shape(layer)[:2]) for layer in pools]
+    return (f"**Pooling** ({len(pools)} layer{'s' if len(pools) > 1 else ''}) keeps the "
+            "strongest (max) or mean (average) response of each window: the feature maps "
+            f"shrink {' → '.join(sizes)}, which cuts computation and makes the features "
+            "tolerant of small shifts.")
+
+
+def _batch_normalization(stack: Sequence[keras.layers.Layer], norms: Sequence[int]) -> str:
+    after = sorted({LAYER_WORDS.get(type(stack[index - 1]).__name__, "another layer")
+                    for index in norms if index > 0})
+    return (f"**Batch normalization** ({len(norms)} layer{'s' if len(norms) > 1 else ''}, "
+            f"after {' and '.join(after)}) rescales each channel over the batch to zero mean "
+            "and unit variance, then applies a learned scale and shift: the next layer sees "
+            "inputs of a steady scale, which makes training faster and steadier. At test "
+            "time it uses running averages of the batch statistics.")
+
+
+def _flatten(incoming: Sequence[int], after_convolutions: bool) -> str:
+    return (f"**Flatten** turns the {_times(incoming)} "
+            f"{'feature maps' if after_convolutions else 'image'} into one vector of "
+            f"{math.prod(incoming):,} values"
+            + ("." if after_convolutions else ": the dense layers see pixels, not shapes, so "
+               "they cannot reuse what they learn in one place of the image elsewhere."))
+
+
+def _dense_and_dropout(hidden: Sequence[keras.layers.Layer],
+                       dropouts: Sequence[keras.layers.Layer]) -> list[str]:
+    lines = []
     if hidden:
         plural = len(hidden) > 1
         lines.append(f"**Dense** layer{'s' if plural else ''} of "
@@ -177,9 +167,34 @@ def layer_explanations(model: keras.Model) -> list[str]:
     if dropouts:
         rates = ", ".join(dict.fromkeys(f"{layer.rate:g}" for layer in dropouts))
         lines.append(f"**Dropout** ({len(dropouts)} layer{'s' if len(dropouts) > 1 else ''}, "
-                     f"rate {rates}) sets that share of activations to zero at "
-                     "random at each training step, and none at test time: the network cannot "
-                     "rely on any single unit, which reduces overfitting.")
+                     f"rate {rates}) sets that share of activations to zero at random at each "
+                     "training step, and none at test time: the network cannot rely on any "
+                     "single unit, which reduces overfitting.")
+    return lines
+
+
+def layer_explanations(model: keras.Model) -> list[str]:
+    """What each kind of layer in this network does, with this network's own numbers."""
+    layers = _keras_layers()
+    stack = _layer_kinds(model)
+    convs = [layer for layer in stack if isinstance(layer, layers.Conv2D)]
+    pools = [layer for layer in stack
+             if isinstance(layer, layers.MaxPooling2D | layers.AveragePooling2D)]
+    norms = [index for index, layer in enumerate(stack)
+             if isinstance(layer, layers.BatchNormalization)]
+    flatten = next((index for index, layer in enumerate(stack)
+                    if isinstance(layer, layers.Flatten)), None)
+    dense = [layer for layer in stack if isinstance(layer, layers.Dense)]
+    image = tuple(int(size) for size in model.inputs[0].shape[1:])
+    lines = ["**Rescaling** multiplies the raw 0-255 pixels by 1/255 (see 02_preprocess), so "
+             "the model takes raw images everywhere it is used."]
+    lines += [_convolutions(convs)] if convs else []
+    lines += [_pooling(pools, image)] if pools else []
+    lines += [_batch_normalization(stack, norms)] if norms else []
+    if flatten is not None:
+        lines.append(_flatten(_shape(stack[flatten - 1]) if flatten > 0 else image, bool(convs)))
+    lines += _dense_and_dropout(dense[:-1], [layer for layer in stack
+                                             if isinstance(layer, layers.Dropout)])
     factors = _l2_factors(model)
     if factors:
         shown = ", ".join(sorted({f"{factor:g}" for factor in factors}))
