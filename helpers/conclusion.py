@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import artifacts, observations
+from helpers import artifacts, curves, narrative, observations
 from helpers.records import (
     DatasetRecord,
     MetricsRecord,
@@ -82,8 +82,8 @@ def what_was_built(figures: RunFigures, subject: observations.Subject) -> str:
     run, data = figures.training, figures.split
     return (f"This run trained {network_description(figures.model.architecture)}, "
             f"{figures.model.parameters['trainable']:,} trainable parameters, from scratch on "
-            f"{data.train_images:,} {observations.dataset_title(figures.dataset.name)} "
-            f"{subject.plural}, holding "
+            f"{data.train_images:,} {subject.plural} of "
+            f"{observations.dataset_title(figures.dataset.name)}, holding "
             f"{data.validation_images:,} out for validation, for {run.epochs_run} epochs "
             f"({run.train_seconds:.0f} s of training), and tested it on "
             f"{figures.metrics.test_images:,} {subject.plural} it had never seen.")
@@ -205,43 +205,44 @@ def limits(figures: RunFigures, subject: observations.Subject) -> list[str]:
     lines.append(f"It only knows {len(metrics.class_names)} classes and {shape[0]}×{shape[1]} "
                  f"{'grayscale' if shape[-1] == 1 else 'colour'} inputs like its training "
                  "images: anything else still gets one of these classes, often confidently.")
+    if figures.dataset.name == "mnist_5k":
+        lines.append(f"The data is the 5,000-digit MNIST subset, not full MNIST: "
+                     f"{figures.split.train_images:,} training, "
+                     f"{figures.split.validation_images:,} validation and "
+                     f"{metrics.test_images:,} test digits. Full MNIST's 10,000 test digits "
+                     f"would pin accuracy down to about ±"
+                     f"{observations.accuracy_interval(metrics.test_accuracy, 10_000):.4f}; to "
+                     f"run on it where the download works, use {narrative.FULL_MNIST_FILES}.")
     lines.append(f"One training run with seed {figures.training.seed}: the spread over seeds "
                  "was not measured in this run.")
     return lines
 
 
 def future_work(figures: RunFigures, subject: observations.Subject) -> list[str]:
-    """Next steps that follow from this run's numbers, each with the parameter to change."""
-    history, run = figures.history, figures.training
+    """Next steps in words (a parameter name at most in parentheses): first what the curves'
+    diagnosis calls for (helpers.curves), then what the network and the mistakes suggest."""
     architecture = figures.model.architecture
-    best_epoch, epochs_run = run.best_epoch, run.epochs_run
-    steps = []
-    if best_epoch == epochs_run == run.epochs and observations.still_improving(history):
-        steps.append(f"Train longer: the best epoch was the last ({epochs_run}), so raise "
-                     f"`epochs` (e.g. to {epochs_run * 2}) and keep the cosine schedule.")
-    elif observations.curve_shape(history) != "improving":
-        regularization = observations.more_regularization(run.augmentation, subject)
-        steps.append("Regularize more: validation loss stopped improving while training loss "
-                     f"kept falling, so try {regularization}.")
-    if architecture.get("architecture") == "mlp":
-        steps.append("Use convolutions (`architecture: cnn`): a dense network sees pixels, "
-                     "not shapes, and cannot reuse what it learns in one place of the image.")
-    elif not architecture.get("batch_norm") and architecture.get("architecture") != "layers":
-        steps.append("Add batch normalization (`batch_norm: true`): it steadies training at "
-                     "the same learning rate.")
+    kind = architecture.get("architecture", "cnn")
+    steps = list(curves.diagnose_recorded(figures.history, figures.model, figures.training,
+                                          figures.split.validation_images).next_steps)
+    if kind == "mlp":
+        steps.append("Use convolutions (architecture): a dense network sees pixels, not "
+                     "shapes, and cannot reuse what it learns in one place of the image.")
+    elif not architecture.get("batch_norm") and kind != "layers":
+        steps.append("Add batch normalization (batch_norm): it steadies training at the same "
+                     "learning rate.")
     if not figures.pairs.empty:
         top = figures.pairs.iloc[0]
-        if architecture.get("architecture") == "cnn" and architecture.get("convs_per_block", 1) > 1:
-            doubled = [2 * filters for filters in architecture["conv_filters"]]
-            network = f"a wider network (`conv_filters: {doubled}`)"
-        else:
-            network = ("a wider or deeper network (`conv_filters: [64, 128]`, "
-                       "`convs_per_block: 2`)")
+        two_convs = kind == "vgg" or (kind == "cnn" and architecture.get("convs_per_block", 1) > 1)
+        network = {"mlp": "", "layers": "more or wider convolution layers (layers) may see the "
+                   "finer detail that tells them apart; "}.get(
+            kind, f"a {'wider' if two_convs else 'wider or deeper'} network "
+                  f"({'conv_filters' if two_convs else 'conv_filters, convs_per_block'}) may "
+                  "see the finer detail that tells them apart; ")
         steps.append(f"Attack the {top['true class']} / {top['predicted as']} confusion: "
-                     f"{network} sees finer detail; look at those images in 06 for labels worth "
-                     "correcting.")
-    steps.append("Repeat with two more `seed` values and report the mean and spread, or run a "
-                 "sweep (docs/sweeps.md) to measure one change at a time on validation.")
+                     f"{network}look at those images in 06 for labels worth correcting.")
+    steps.append("Repeat with two more seeds (seed) and report the mean and spread, and "
+                 "measure one change at a time on validation.")
     return steps
 
 
@@ -273,8 +274,8 @@ def how_computed(figures: RunFigures) -> list[str]:
 def what_worked(figures: RunFigures, subject: observations.Subject,
                 sweep: pd.DataFrame | None = None) -> list[str]:
     """The run's own evidence of what helped and what did not, then a sweep's, if given."""
-    lines = observations.training_curves(figures.history, figures.training.epochs,
-                                         figures.training.early_stopping_patience)
+    lines = list(curves.diagnose_recorded(figures.history, figures.model, figures.training,
+                                          figures.split.validation_images).observations)
     lines += observations.per_class(figures.metrics.per_class, subject)
     if sweep is not None:
         lines += [f"Sweep: {line}" for line in sweep_effects(sweep)]

@@ -3,8 +3,8 @@
 The notebooks print these under their figures, so a report says what *this* run did (its
 best epoch, its weakest class, its most frequent mistake) rather than only how to read a
 curve. Every function is pure: numbers in, markdown out, worded for the dataset at hand
-(digits are not garments). tests/unit/test_observations.py feeds known figures and checks
-the sentences.
+(digits are not garments). The training curves are read by helpers.curves.
+tests/unit/test_observations.py feeds known figures and checks the sentences.
 """
 
 from __future__ import annotations
@@ -16,13 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# Validation loss within this share of its best value counts as "levelled off" there.
-LEVEL_TOLERANCE = 0.03
-# A run whose last third of epochs raised the best validation accuracy by less than this
-# (in accuracy, 0.3 points) has stopped learning much: under a cosine schedule the last,
-# smallest steps still shave the loss, so "the best epoch was the last" alone does not show
-# that more epochs would help (the best profile: +0.18 points over its last 10 of 30 epochs).
-STILL_IMPROVING_GAIN = 0.003
 # A mistake made with at least this probability is a "confident" one.
 CONFIDENT = 0.9
 
@@ -75,99 +68,6 @@ def best_epoch_row(history: pd.DataFrame) -> pd.Series:
 def accuracy_interval(accuracy: float, images: int) -> float:
     """Half-width of the 95% normal-approximation interval of an accuracy on `images` images."""
     return 1.96 * math.sqrt(accuracy * (1 - accuracy) / images)
-
-
-def levelled_off_epoch(val_loss: Sequence[float], tolerance: float = LEVEL_TOLERANCE) -> int:
-    """The first epoch (1-based) from which validation loss stays within tolerance of its best."""
-    losses = np.asarray(val_loss, dtype=float)
-    ceiling = losses.min() * (1 + tolerance)
-    above = np.flatnonzero(losses > ceiling)
-    return int(above[-1]) + 2 if len(above) else 1
-
-
-def curve_shape(history: pd.DataFrame) -> str:
-    """'overfitting', 'levelled' or 'improving': validation loss while training loss fell."""
-    best_index = int(history["val_loss"].idxmin())
-    last = history.iloc[-1]
-    train_falling = last["loss"] < history["loss"].iloc[best_index] - 1e-9
-    if last["val_loss"] > history["val_loss"].min() * (1 + LEVEL_TOLERANCE) and train_falling:
-        return "overfitting"
-    if levelled_off_epoch(history["val_loss"]) < len(history) and train_falling:
-        return "levelled"
-    return "improving"
-
-
-def training_curves(history: pd.DataFrame, planned_epochs: int,
-                    patience: int | None) -> list[str]:
-    """Observations on the loss and accuracy curves: best epoch, stopping, gap, overfitting."""
-    epochs_run = len(history)
-    best = best_epoch_row(history)
-    best_epoch = int(best["epoch"])
-    lines = [f"Validation loss was lowest at **epoch {best_epoch} of {epochs_run}** "
-             f"({best['val_loss']:.3f}, validation accuracy {best['val_accuracy']:.4f}); the "
-             "saved model has that epoch's weights."]
-    if epochs_run < planned_epochs:
-        lines.append(f"**Early stopping fired** after epoch {epochs_run} of the {planned_epochs} "
-                     f"planned: validation loss had not improved for {patience} epochs.")
-    elif best_epoch == epochs_run and still_improving(history):
-        lines.append(f"All {planned_epochs} planned epochs ran and validation loss was still "
-                     "at its lowest in the last one: training had not converged, so more epochs "
-                     "would probably still help.")
-    elif best_epoch == epochs_run:
-        lines.append(f"All {planned_epochs} planned epochs ran and validation loss was lowest "
-                     f"in the last one, but validation accuracy rose only "
-                     f"{points(last_third_gain(history))} after epoch "
-                     f"{last_third_start(epochs_run)}: training had "
-                     "all but converged, so more epochs of this network would add little.")
-    else:
-        later = epochs_run - best_epoch
-        last = f"last {later} epochs" if later > 1 else "last epoch"
-        lines.append(f"All {planned_epochs} planned epochs ran; early stopping did not fire, "
-                     f"and the {last} did not improve on epoch {best_epoch}.")
-    lines.append(_gap(history, best_epoch))
-    return lines
-
-
-def last_third_gain(history: pd.DataFrame) -> float:
-    """How much the last third of the epochs raised the best validation accuracy (inf for a
-    run of one epoch, which has nothing to compare with)."""
-    accuracy, recent = history["val_accuracy"], last_third_start(len(history))
-    if recent == 0:
-        return math.inf
-    return float(accuracy.iloc[recent:].max() - accuracy.iloc[:recent].max())
-
-
-def last_third_start(epochs: int) -> int:
-    """The last epoch before the run's last third (at least one epoch long)."""
-    return epochs - max(1, epochs // 3)
-
-
-def still_improving(history: pd.DataFrame) -> bool:
-    """Whether the last third of the epochs still raised validation accuracy noticeably."""
-    return last_third_gain(history) >= STILL_IMPROVING_GAIN
-
-
-def _gap(history: pd.DataFrame, best_epoch: int) -> str:
-    """Whether validation loss kept falling, levelled off or rose while training loss fell."""
-    first, last = history.iloc[0], history.iloc[-1]
-    best_val, shape = history["val_loss"].min(), curve_shape(history)
-    accuracy_gap = last["accuracy"] - last["val_accuracy"]
-    gap = (f" By the last epoch training accuracy was {last['accuracy']:.4f} against "
-           f"{last['val_accuracy']:.4f} on validation, a gap of {points(accuracy_gap)}"
-           f"{' in favour of validation' if accuracy_gap < 0 else ''}.")
-    if shape == "overfitting":
-        return (f"Validation loss rose from {best_val:.3f} at epoch {best_epoch} to "
-                f"{last['val_loss']:.3f} at epoch {int(last['epoch'])} while training loss kept "
-                f"falling ({history['loss'].iloc[best_epoch - 1]:.3f} → {last['loss']:.3f}): "
-                f"**the model began to overfit after epoch {best_epoch}**." + gap)
-    if shape == "levelled":
-        settled = levelled_off_epoch(history["val_loss"])
-        return (f"Validation loss **levelled off** near {best_val:.3f} from epoch {settled} "
-                f"while training loss kept falling to {last['loss']:.3f}: further epochs fit "
-                "the training images better without helping on new ones." + gap)
-    return (f"Training loss ({first['loss']:.3f} → {last['loss']:.3f}) and validation loss "
-            f"({first['val_loss']:.3f} → {last['val_loss']:.3f}) fell together, with no sign of "
-            "overfitting yet." + gap)
 
 
 def test_against_validation(test_accuracy: float, validation_accuracy: float,
@@ -252,14 +152,3 @@ def as_markdown(lines: Sequence[str], title: str = "What this run shows") -> str
     """The observations as a short bulleted markdown block."""
     return f"**{title}**\n\n" + "\n".join(f"- {line}" for line in lines)
 
-
-def more_regularization(augmentation: dict[str, float | bool],
-                        subject_: Subject) -> str:
-    """The augmentations this run did not use, then dropout: advising one it had is no advice."""
-    suggestions = {"flip": "`augment_flip: true`", "shift": "`augment_shift: 0.1`",
-                   "rotation": "`augment_rotation: 10`"}  # flip only clothes: a mirrored 7 is no 7
-    untried = [setting for name, setting in suggestions.items() if not augmentation.get(name)
-               and (name != "flip" or subject_.plural == "garments")]
-    more = "more " if any(augmentation.values()) else ""
-    return (f"{more}augmentation ({', '.join(untried)}) or a higher `dropout_rate`" if untried
-            else "a higher `dropout_rate`")

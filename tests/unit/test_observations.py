@@ -48,62 +48,10 @@ def test_sentences_name_the_datasets_own_things(dataset, names, plural) -> None:
     assert observations.subject(dataset, names).plural == plural
 
 
-def test_levelling_off_is_dated_and_quantified() -> None:
-    lines = observations.training_curves(LEVELLING, planned_epochs=10, patience=4)
-    assert lines[0].startswith("Validation loss was lowest at **epoch 9 of 10** (0.167")
-    assert ("early stopping did not fire, and the last epoch did not improve on epoch 9"
-            in lines[1])
-    assert "levelled off** near 0.167 from epoch 7 while training loss kept falling to 0.121" \
-        in lines[2]
-    assert observations.curve_shape(LEVELLING) == "levelled"
-
-
-def test_overfitting_names_the_epoch_it_began() -> None:
-    lines = observations.training_curves(OVERFITTING, planned_epochs=8, patience=8)
-    assert "Validation loss rose from 0.302 at epoch 4 to 0.340 at epoch 8" in lines[2]
-    assert "began to overfit after epoch 4" in lines[2]
-
-
-def test_early_stopping_and_unfinished_training_are_told_apart() -> None:
-    stopped = observations.training_curves(OVERFITTING, planned_epochs=20, patience=4)
-    assert "**Early stopping fired** after epoch 8 of the 20 planned" in stopped[1]
-    assert "4 epochs" in stopped[1]
-    unfinished = observations.training_curves(IMPROVING, planned_epochs=4, patience=4)
-    assert "still at its lowest in the last one" in unfinished[1]
-    assert "fell together, with no sign of overfitting yet" in unfinished[2]
-    assert observations.curve_shape(IMPROVING) == "improving"
-
-
-# A cosine schedule's end: the loss creeps down to the last epoch while validation accuracy
-# rose only 0.1 points over the last third (epochs 7-9 against the best of epochs 1-6).
+# A cosine schedule's end: the loss creeps down to the last epoch at a near-zero rate.
 CONVERGED = history([0.9, 0.7, 0.6, 0.55, 0.52, 0.50, 0.49, 0.485, 0.48],
                     [0.80, 0.70, 0.66, 0.650, 0.645, 0.642, 0.641, 0.6405, 0.640],
                     val_accuracy=[0.90, 0.92, 0.93, 0.940, 0.945, 0.948, 0.947, 0.949, 0.948])
-
-
-def test_a_best_last_epoch_is_not_called_unconverged_once_accuracy_has_levelled() -> None:
-    assert observations.still_improving(IMPROVING)
-    assert observations.last_third_gain(CONVERGED) == pytest.approx(0.001)
-    assert not observations.still_improving(CONVERGED)
-    lines = observations.training_curves(CONVERGED, planned_epochs=9, patience=9)
-    assert lines[1] == ("All 9 planned epochs ran and validation loss was lowest in the last "
-                        "one, but validation accuracy rose only 0.1 points after epoch 6: "
-                        "training had all but converged, so more epochs of this network would "
-                        "add little.")
-    steps = conclusion.future_work(figures(CONVERGED, CNN), observations.Subject("garment",
-                                                                                   "garments"))
-    assert not any(step.startswith("Train longer") for step in steps)
-    assert observations.last_third_gain(history([0.5], [0.4])) == float("inf")
-
-
-def test_accuracy_gap_is_in_points_and_signed() -> None:
-    lines = observations.training_curves(
-        history([0.5, 0.4], [0.45, 0.35], [0.80, 0.90], [0.85, 0.88]), 2, 2)
-    assert "training accuracy was 0.9000 against 0.8800 on validation, a gap of 2.0 points." \
-        in lines[2]
-    lines = observations.training_curves(
-        history([0.5, 0.4], [0.45, 0.35], [0.80, 0.87], [0.85, 0.88]), 2, 2)
-    assert "a gap of 1.0 point in favour of validation" in lines[2]
 
 
 def test_test_against_validation() -> None:
@@ -200,7 +148,7 @@ def test_conclusion_cites_the_run_and_the_brief() -> None:
     assert built.startswith("This run trained a convolutional network (2 blocks of one "
                             "convolution and max pooling, with 32, 64 filters, then a dense layer "
                             "of 128; batch normalization, dropout 0.3)")
-    assert "421,962 trainable parameters" in built and "54,000 Fashion-MNIST garments" in built
+    assert "421,962 trainable parameters" in built and "54,000 garments of Fashion-MNIST" in built
     assert "6,000 out for validation, for 10 epochs (120 s of training)" in built
     table = conclusion.headline_table(run, {"test_accuracy": 0.90, "f1_macro": 0.8985})
     assert table.loc["accuracy", "validation (best epoch)"] == f"{0.94 - 0.04 / 9:.4f}"
@@ -215,37 +163,56 @@ def test_conclusion_cites_the_run_and_the_brief() -> None:
     assert lines[2] == "Test loss (cross-entropy) 0.2620 beats the brief's 0.3000."
 
 
+def test_what_worked_reads_the_curves_then_the_classes() -> None:
+    lines = conclusion.what_worked(figures(LEVELLING, CNN),
+                                   observations.Subject("garment", "garments"))
+    assert lines[0].startswith("Validation loss was lowest at **epoch 9 of 10** (0.1670")
+    assert "cosine schedule" in lines[1]  # the run's cosine rate was near zero at its end
+    assert any(line.startswith("Strongest classes:") for line in lines)
+
+
 def test_future_work_follows_from_the_curves_and_the_network() -> None:
     garments = observations.Subject("garment", "garments")
     unfinished = conclusion.future_work(figures(IMPROVING, CNN), garments)
-    assert unfinished[0].startswith("Train longer: the best epoch was the last (4)")
+    assert unfinished[0].startswith("Train for more epochs (epochs): validation loss was still "
+                                    "falling")
     overfit = conclusion.future_work(figures(OVERFITTING, {"architecture": "mlp",
                                                            "hidden_units": [512, 256]}), garments)
-    assert overfit[0].startswith("Regularize more") and "`augment_flip: true`" in overfit[0]
-    assert overfit[1].startswith("Use convolutions (`architecture: cnn`)")
+    assert overfit[0].startswith("Regularize against the overfitting that began after epoch 4: "
+                                 "dropout (dropout_rate), augmentation")
+    assert overfit[1].startswith("Use convolutions (architecture)")
+    assert overfit[2].startswith("Attack the Shirt / T-shirt/top confusion: look at those")
     digits = conclusion.future_work(figures(OVERFITTING, CNN, "mnist", DIGITS),
                                     observations.Subject("digit", "digits"))
-    assert "augment_flip" not in digits[0]  # a mirrored 7 is not a 7
-    assert "Shirt / T-shirt/top confusion" in digits[1]
-    assert "or deeper network (`conv_filters: [64, 128]`, `convs_per_block: 2`)" in digits[1]
+    assert digits[0].startswith("Regularize against the overfitting that began after epoch 4: "
+                                "a higher dropout rate (dropout_rate)")
+    assert ("Attack the Shirt / T-shirt/top confusion: a wider or deeper network "
+            "(conv_filters, convs_per_block) may see") in digits[1]
     two_convs = conclusion.future_work(
         figures(OVERFITTING, {**CNN, "convs_per_block": 2, "conv_filters": [64, 128]}), garments)
-    assert "a wider network (`conv_filters: [128, 256]`) sees" in two_convs[1]
+    assert "a wider network (conv_filters) may see" in two_convs[1]
+    no_bn = conclusion.future_work(figures(OVERFITTING, {**CNN, "batch_norm": False}), garments)
+    assert "Add batch normalization (batch_norm): it steadies training" in no_bn[1]
+    assert no_bn[-1].startswith("Repeat with two more seeds (seed)")
+    for steps in (unfinished, overfit, digits, two_convs, no_bn):
+        assert not any("`" in step for step in steps)
 
 
-def test_regularize_more_advises_only_the_augmentations_the_run_did_not_use() -> None:
-    garments = observations.Subject("garment", "garments")
+def test_no_regularization_or_more_epochs_for_a_run_the_schedule_ended() -> None:
+    steps = conclusion.future_work(figures(CONVERGED, CNN),
+                                   observations.Subject("garment", "garments"))
+    assert steps[0].startswith("Find out whether longer training helps with a longer schedule")
+    assert not any(step.startswith(("Train for more epochs", "Regularize")) for step in steps)
+
+
+def test_regularize_more_names_what_the_run_already_used() -> None:
     run = figures(OVERFITTING, CNN)
     flipped = dataclasses.replace(run, training=run.training.model_copy(update={
         "augmentation": {"flip": True, "shift": 0.0, "rotation": 0.0}}))
-    assert conclusion.future_work(flipped, garments)[0] == (
-        "Regularize more: validation loss stopped improving while training loss kept falling, "
-        "so try more augmentation (`augment_shift: 0.1`, `augment_rotation: 10`) or a higher "
-        "`dropout_rate`.")
-    everything = dataclasses.replace(run, training=run.training.model_copy(update={
-        "augmentation": {"flip": True, "shift": 0.1, "rotation": 10.0}}))
-    assert conclusion.future_work(everything, garments)[0].endswith(
-        "so try a higher `dropout_rate`.")
+    assert conclusion.future_work(flipped, observations.Subject("garment", "garments"))[0] == (
+        "Regularize against the overfitting that began after epoch 4: a higher dropout rate "
+        "(dropout_rate), more augmentation (augment_shift, augment_rotation) or more training "
+        "images; early stopping already keeps epoch 4's weights.")
 
 
 def test_a_mirror_averaged_test_figure_says_validation_was_not() -> None:
