@@ -1,7 +1,9 @@
-"""The figures a report needs; each function returns a matplotlib Figure."""
+"""The figures a report needs; each function returns a matplotlib Figure, which save_figure
+writes and shows with a one-line caption and alt text (FIGURE_TEXTS)."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -12,13 +14,86 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from helpers import artifacts
+from helpers.figure_texts import (  # noqa: F401 (FIGURE_OF_FUNCTION: read by the report)
+    CAPTION_PREFIX,
+    FIGURE_OF_FUNCTION,
+    FIGURE_TEXTS,
+    FigureText,
+)
 
 
-def save_figure(figure: Figure, path: str | Path) -> None:
-    """Write the figure as PNG atomically (figures/ is created if needed)."""
+def figure_text(name: str, figure: Figure | None = None, caption: str | None = None,
+                alt: str | None = None) -> FigureText:
+    """A figure's caption and alt text: the given ones, else the name's, else its title.
+
+    Raises ValueError when a caption is not one line, or when nothing names the figure.
+    """
+    known = FIGURE_TEXTS.get(name)
+    title = _title(figure) if figure is not None else ""
+    caption = caption or (known.caption if known else title)
+    if not caption:
+        raise ValueError(f"figure {name!r} has no default caption and no title: pass "
+                         f"caption= (figures with defaults: {', '.join(FIGURE_TEXTS)})")
+    if "\n" in caption.strip():
+        raise ValueError(f"caption of figure {name!r} must be one line, got {caption!r}")
+    return FigureText(caption.strip(), alt or (known.alt if known else caption.strip()))
+
+
+def _title(figure: Figure) -> str:
+    """The figure's title, or its first axes' title, on one line ("" when untitled)."""
+    titles = [figure.get_suptitle(), *(axis.get_title() for axis in figure.axes)]
+    return " ".join(next((title for title in titles if title), "").split())
+
+
+def caption_bundle(caption: str) -> dict[str, str]:
+    """The display data of a caption: italic markdown, and the same words as plain text."""
+    return {"text/markdown": f"*{CAPTION_PREFIX}{caption}*",
+            "text/plain": f"{CAPTION_PREFIX}{caption}"}
+
+
+def _in_notebook() -> bool:
+    """Whether this code runs in a Jupyter kernel (JupyterLab, papermill, nbval)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def show_figure(figure: Figure, name: str, caption: str | None = None,
+                alt: str | None = None) -> bool:
+    """In a notebook, show the figure once, with alt text and a one-line caption under it.
+
+    Returns whether it was shown (outside a kernel nothing is); the figure is then closed,
+    so the inline backend does not show it a second time at the cell's end.
+    """
+    text = figure_text(name, figure, caption, alt)
+    if not _in_notebook():
+        return False
+    from IPython.core.pylabtools import print_figure
+    from IPython.display import display
+
+    # Drawn as the inline backend draws it; the alt text goes where nbconvert's templates and
+    # the Jupyter alt-text convention look for it: the output's image/png metadata.
+    png = print_figure(figure, "png", bbox_inches="tight")
+    display({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text.alt},
+            raw=True, metadata={"image/png": {"alt": text.alt}})
+    display(caption_bundle(text.caption), raw=True)
+    plt.close(figure)
+    return True
+
+
+def save_figure(figure: Figure, path: str | Path, caption: str | None = None,
+                alt: str | None = None) -> None:
+    """Write the figure as PNG atomically (figures/ is created if needed) and, in a notebook,
+    show it with its caption and alt text (the defaults of FIGURE_TEXTS[file name])."""
+    name = Path(path).stem
+    figure_text(name, figure, caption, alt)  # a bad caption fails before anything is written
     artifacts.save_with(
         path, lambda temporary: figure.savefig(temporary, format="png", dpi=110,
                                                bbox_inches="tight"))
+    show_figure(figure, name, caption, alt)
 
 
 def _show_image(axis: plt.Axes, image: np.ndarray) -> None:

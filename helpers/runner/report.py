@@ -1,46 +1,48 @@
 """A run's report: report.html, one self-contained file of its executed notebooks, the hand-in,
 and report.pdf printed from it by a headless Chromium where one is installed.
 
-The report opens with the run's parameters in one table, then each notebook on a new printed
-page. Cells a reader of the hand-in does not need are left out by their tags (HIDDEN_TAGS):
-the notebooks' own parameter cells, papermill's injected values (both are in the table), and
-cells tagged `report-hide` (the Colab install cell, the "## Parameters" headings).
+The report opens with the settings that define the experiment (data, split, network,
+optimizer, schedule, batch, epochs, regularization, augmentation, seed), written from the
+run's own records, then each notebook on a new printed page, and ends with an appendix of
+every notebook parameter. Cells a reader of the hand-in does not need are left out by their
+tags (HIDDEN_TAGS): the notebooks' own parameter cells, papermill's injected values (both are
+in the appendix), and cells tagged `report-hide` (the Colab install cell, the "## Parameters"
+headings). The notebooks' "Open in Colab" badges are dropped, and every figure gets alt text
+and a caption (helpers.plots.save_figure gives both; older runs get them here).
 """
 
 from __future__ import annotations
 
-import ast
-import html
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 from helpers import artifacts
+from helpers.runner.report_network import unused_parameters
+from helpers.runner.report_parameters import (  # noqa: F401 (UNUSED_NOTE, shown_value: API)
+    INJECTED_TAG,
+    PARAMETERS_TAG,
+    UNUSED_NOTE,
+    parameters_table,
+    run_parameters,
+    shown_value,
+)
+from helpers.runner.report_pdf import REPORT_PDF, write_pdf
+from helpers.runner.report_settings import (
+    RunRecords,
+    experiment_settings,
+    given_parameters,
+    read_run_records,
+    settings_table,
+)
 
-PARAMETERS_TAG = "parameters"  # the notebook's own defaults (papermill's convention)
-INJECTED_TAG = "injected-parameters"  # the values papermill passed in this run
 HIDE_TAG = "report-hide"  # any other cell to leave out of the report
 HIDDEN_TAGS = (INJECTED_TAG, PARAMETERS_TAG, HIDE_TAG)
 PAGE_BREAK_TAG = "report-page-break"  # the generated cell before each notebook
-# A machine path, different on every computer: it says nothing about the experiment.
-UNREPORTED_PARAMETERS = frozenset({"run_dir"})
-REPORT_PDF = "report.pdf"
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-PRINT_TIMEOUT_S = 180.0
-NO_BROWSER_HINT = ("report.pdf: no headless Chromium found; install Debian's chromium "
-                   "(apt-get install chromium) and run `python -m helpers.runner report "
-                   "{run_dir}`, or print report.html from a browser")
-
-# Each notebook starts a new printed page; figures, tables and code are never cut in two.
-# The lab template's output areas scroll sideways on screen, which on paper would clip.
 REPORT_CSS = """
 .report-page-break { border-top: 3px double #bbb; margin: 2.5em 0 1em; }
 .jp-RenderedHTMLCommon table.report-parameters { width: 100%; margin: 0; table-layout: auto; }
@@ -49,6 +51,11 @@ REPORT_CSS = """
   text-align: left; vertical-align: top; padding: 0.25em 0.6em; }
 .jp-RenderedHTMLCommon table.report-parameters td:first-child { white-space: nowrap; }
 .jp-RenderedHTMLCommon table.report-parameters td:nth-child(3) { width: 55%; }
+.jp-RenderedHTMLCommon table.report-settings { width: 100%; margin: 0; table-layout: auto; }
+.jp-RenderedHTMLCommon table.report-settings th,
+.jp-RenderedHTMLCommon table.report-settings td {
+  text-align: left; vertical-align: top; padding: 0.3em 0.6em; }
+.jp-RenderedHTMLCommon table.report-settings td:first-child { white-space: nowrap; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   .report-page-break { break-before: page; border: none; margin: 0; }
@@ -56,8 +63,8 @@ REPORT_CSS = """
   /* A cell's code and what it shows on one page (a cell taller than a page still breaks). */
   .jp-CodeCell { break-inside: avoid; }
   .jp-RenderedHTMLCommon table.report-parameters { break-inside: auto; font-size: 11px; }
-  /* A badge that opens the notebook on Colab is no use on paper. */
-  a[href*="colab.research.google.com"] { display: none; }
+  /* A figure and its caption on one page. */
+  .jp-OutputArea-child:has(.jp-RenderedImage) { break-after: avoid; }
   tr { break-inside: avoid; }
   h1, h2, h3, h4 { break-after: avoid; }
   img { max-width: 100% !important; height: auto !important; }
@@ -67,8 +74,9 @@ REPORT_CSS = """
 }
 """
 TEMPLATE_NAME = "report.html.j2"
-# The lab template, plus the CSS above and the page-break cells drawn as an empty block
-# between notebooks (a raw cell would otherwise render nothing).
+# The lab template, plus the CSS above, the page-break cells drawn as an empty block between
+# notebooks (a raw cell would otherwise render nothing), and images' alt text taken from the
+# output's image/png metadata as nbconvert's classic template does (the lab one ignores it).
 TEMPLATE = """{%- extends 'index.html.j2' -%}
 {% block extra_css %}<style type="text/css">""" + REPORT_CSS + """</style>{% endblock extra_css %}
 {% block rawcell scoped %}
@@ -76,17 +84,14 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
 <div class="report-page-break"></div>
 {%- else -%}{{ super() }}{%- endif -%}
 {% endblock rawcell %}
+{% block data_png scoped %}
+{%- set alt = output | get_metadata('alt', 'image/png') -%}
+{%- if alt -%}{{ super() | replace('<img ', '<img alt="' ~ (alt | escape_html) ~ '" ', 1) }}
+{%- else -%}{{ super() }}{%- endif -%}
+{% endblock data_png %}
 """
 
 
-@dataclass(frozen=True)
-class RunParameter:
-    """One row of the report's parameter table."""
-
-    name: str
-    value: str  # as the notebook's code wrote it: "cosine", [32, 64], True
-    meaning: str  # the comment after the parameter in the notebook's parameters cell
-    notebooks: tuple[str, ...]  # the numbers of the notebooks that declare it, "01"
 
 
 @dataclass(frozen=True)
@@ -111,83 +116,99 @@ def executed_notebooks(run_dir: str | Path) -> list[Path]:
     return notebooks
 
 
-def _tagged(cell: nbformat.NotebookNode, tag: str) -> bool:
-    return tag in cell.get("metadata", {}).get("tags", [])
 
 
-def notebook_parameters(notebook: nbformat.NotebookNode) -> dict[str, tuple[str, str]]:
-    """name -> (value in this run, meaning): the defaults with papermill's injected values on top.
 
-    Parsed as papermill's inspect does, from the cells' source: a notebook executed by hand
-    has no injected cell and ran with its defaults.
+
+
+
+
+
+
+
+
+
+# ---- Cells: no Colab badge, figures with alt text and a caption ----
+
+COLAB_BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)[ \t]*\n?")
+FIGURE_NAME_CALLS = (re.compile(r"""figure_path\([^,()]+,\s*["'](\w+)["']"""),
+                     re.compile(r"""show_figure\([^,()]+,\s*["'](\w+)["']"""))
+
+
+def without_colab_badge(source: str) -> str:
+    """Markdown without its "Open in Colab" badge, which is for the notebook on GitHub."""
+    return re.sub(r"\n{3,}", "\n\n", COLAB_BADGE.sub("", source))
+
+
+def figure_name(source: str) -> str | None:
+    """The figure a code cell draws, from its save_figure/show_figure call or plot function."""
+    from helpers.plots import FIGURE_OF_FUNCTION
+
+    for pattern in FIGURE_NAME_CALLS:
+        if found := pattern.search(source):
+            return found.group(1)
+    return next((name for function, name in FIGURE_OF_FUNCTION.items()
+                 if f"plots.{function}(" in source), None)
+
+
+def described_figures(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The cell with alt text and a caption under each figure that lacks them.
+
+    helpers.plots.save_figure shows both; this gives the same to runs made before it did.
     """
-    from papermill.translators import PythonTranslator
+    from helpers import plots
 
-    found: dict[str, tuple[str, str]] = {}
-    for tag in (PARAMETERS_TAG, INJECTED_TAG):
-        for cell in (cell for cell in notebook.cells if _tagged(cell, tag)):
-            for parameter in PythonTranslator.inspect(cell):
-                meaning = found.get(parameter.name, ("", parameter.help))[1]
-                found[parameter.name] = (parameter.default, meaning)
-    return found
-
-
-def shown_value(value: str) -> str:
-    """A parameter's source text as the report shows it: absolute paths lose the machine's part.
-
-    The runner makes file paths absolute; in a hand-in they would only name the student's
-    machine, so a path inside the project is shown from its root and any other by its name.
-    """
-    try:
-        literal = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return value
-    if not (isinstance(literal, str) and Path(literal).is_absolute()):
-        return value
-    path = Path(literal)
-    return repr(str(artifacts.inside_project(path) or Path("…", path.name)))
+    if cell.cell_type != "code":
+        return cell
+    outputs = []
+    for output in cell.get("outputs", []):
+        outputs.append(output)
+        png = "image/png" in output.get("data", {})
+        if not png or output.get("metadata", {}).get("image/png", {}).get("alt"):
+            continue
+        name = figure_name(cell.source)
+        if name is None or name not in plots.FIGURE_TEXTS:
+            continue
+        text = plots.figure_text(name)
+        output.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = text.alt
+        outputs.append(nbformat.v4.new_output("display_data",
+                                              data=plots.caption_bundle(text.caption)))
+    cell.outputs = outputs
+    return cell
 
 
-def run_parameters(notebooks: Sequence[tuple[str, nbformat.NotebookNode]]) -> list[RunParameter]:
-    """One row per parameter and value, in the order the notebooks declare them."""
-    rows: dict[tuple[str, str], RunParameter] = {}
-    for name, notebook in notebooks:
-        number = name.split("_", 1)[0]
-        for parameter, (value, meaning) in notebook_parameters(notebook).items():
-            if parameter in UNREPORTED_PARAMETERS:
-                continue
-            value = shown_value(value)
-            row = rows.get((parameter, value)) or RunParameter(parameter, value, meaning, ())
-            rows[parameter, value] = RunParameter(row.name, value, row.meaning or meaning,
-                                                  (*row.notebooks, number))
-    return list(rows.values())
+def report_cell(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A notebook cell as the report shows it."""
+    if cell.cell_type == "markdown":
+        cell.source = without_colab_badge(cell.source)
+    return described_figures(cell)
 
 
-def parameters_table(parameters: Sequence[RunParameter]) -> str:
-    """An HTML table (markdown cells keep HTML as it is), escaped: meanings may hold < or &."""
-    def cell(text: str, code: bool = False) -> str:
-        text = html.escape(text, quote=False)
-        return f"<td><code>{text}</code></td>" if code else f"<td>{text}</td>"
-
-    rows = "\n".join(
-        f"<tr>{cell(row.name, code=True)}{cell(row.value, code=True)}{cell(row.meaning)}"
-        f"{cell(', '.join(row.notebooks))}</tr>" for row in parameters)
-    return ('<table class="report-parameters">\n<thead><tr><th>Parameter</th><th>Value</th>'
-            f"<th>Meaning</th><th>Notebooks</th></tr></thead>\n<tbody>\n{rows}\n</tbody>\n"
-            "</table>")
-
-
-def merged_notebook(paths: Sequence[Path], title: str) -> nbformat.NotebookNode:
-    """A title, the parameter table, then every notebook's cells after a page-break cell."""
+def merged_notebook(paths: Sequence[Path], title: str,
+                    records: RunRecords | None = None,
+                    given: Mapping[str, Any] | None = None) -> nbformat.NotebookNode:
+    """A title, the settings table, every notebook's cells after a page-break cell, and an
+    appendix of every parameter. Without records (a run whose steps 01-04 did not all run)
+    the settings table is left out."""
     notebooks = [(path.stem, nbformat.read(path, as_version=4)) for path in paths]
+    unused = (unused_parameters(records.model.architecture["architecture"]) if records
+              else frozenset())
+    new_markdown, page_break = nbformat.v4.new_markdown_cell, nbformat.v4.new_raw_cell
     merged = nbformat.v4.new_notebook(metadata=notebooks[0][1].metadata)
-    merged.cells.append(nbformat.v4.new_markdown_cell(f"# {title}"))
-    merged.cells.append(nbformat.v4.new_markdown_cell(
-        "## Parameters of this run\n\nThe value each notebook ran with, and what it sets.\n\n"
-        + parameters_table(run_parameters(notebooks))))
+    merged.cells.append(new_markdown(f"# {title}"))
+    if records is not None:
+        merged.cells.append(new_markdown(
+            "## Settings of this experiment\n\nWhat defines this experiment, read from the "
+            "records the run wrote. Every parameter, with the ones that only choose how it "
+            "ran on this computer, is in the appendix at the end.\n\n"
+            + settings_table(experiment_settings(records))))
     for _, notebook in notebooks:
-        merged.cells.append(nbformat.v4.new_raw_cell("", metadata={"tags": [PAGE_BREAK_TAG]}))
-        merged.cells.extend(notebook.cells)
+        merged.cells.append(page_break("", metadata={"tags": [PAGE_BREAK_TAG]}))
+        merged.cells.extend(report_cell(cell) for cell in notebook.cells)
+    merged.cells.append(page_break("", metadata={"tags": [PAGE_BREAK_TAG]}))
+    merged.cells.append(new_markdown(
+        "## Appendix: every parameter\n\nThe value each notebook ran with, and what it sets.\n\n"
+        + parameters_table(run_parameters(notebooks, given), unused)))
     return merged
 
 
@@ -209,64 +230,6 @@ def render_html(merged: nbformat.NotebookNode, title: str) -> str:
     return body
 
 
-def find_browser() -> str | None:
-    """The first headless-capable Chromium on PATH, or None."""
-    return next((found for name in BROWSERS if (found := shutil.which(name))), None)
-
-
-def _run_browser(command: Sequence[str], timeout: float) -> tuple[int, str]:
-    """Run the browser to its end: (exit status, last line it printed)."""
-    # Its own process group, so a hung browser is stopped with all its helpers.
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise RuntimeError(f"{command[0]} did not finish printing in {timeout:g} s") from None
-    lines = output.decode(errors="replace").strip().splitlines()
-    return process.returncode, lines[-1] if lines else "no output"
-
-
-def print_pdf(browser: str, html_path: Path, pdf_path: Path,
-              timeout: float | None = None) -> Path:
-    """Print the HTML page to a PDF; the PDF appears complete or not at all.
-
-    Raises RuntimeError when the browser fails, hangs past the timeout (default
-    PRINT_TIMEOUT_S) or writes no PDF.
-    """
-    # A throwaway profile: prints can run side by side, and none touches the user's own.
-    profile_dir = tempfile.TemporaryDirectory(prefix="report-browser-",
-                                              ignore_cleanup_errors=True)
-    with profile_dir as profile, artifacts.atomic_path(pdf_path) as temporary:
-        # Both header flags: newer Chromium knows the first, older ones the second, and
-        # each ignores the one it does not know.
-        status, last_line = _run_browser(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--no-pdf-header-footer", "--print-to-pdf-no-header", f"--user-data-dir={profile}",
-             f"--print-to-pdf={temporary}", html_path.resolve().as_uri()],
-            PRINT_TIMEOUT_S if timeout is None else timeout)
-        with temporary.open("rb") as printed:
-            if status != 0 or printed.read(4) != b"%PDF":
-                raise RuntimeError(f"{browser} exited {status} without a PDF: {last_line}")
-    return pdf_path
-
-
-def write_pdf(html_path: Path, run_dir: Path) -> tuple[Path | None, str]:
-    """report.pdf beside report.html, or None and the one line that says how to get it."""
-    browser = find_browser()
-    if browser is None:
-        return None, NO_BROWSER_HINT.format(run_dir=run_dir)
-    started = time.perf_counter()
-    try:
-        pdf = print_pdf(browser, html_path, html_path.with_name(REPORT_PDF))
-    except (RuntimeError, OSError) as error:
-        return None, (f"report.pdf: printing failed ({error}); print report.html from a "
-                      "browser instead")
-    return pdf, f"report.pdf: {pdf} (printed in {time.perf_counter() - started:.1f} s)"
-
-
 def build_report(run_dir: str | Path, pdf: bool = True) -> Report:
     """Write report.html (figures embedded, no external files) into the run directory, and
     report.pdf beside it when `pdf` and a headless Chromium can print it.
@@ -275,7 +238,8 @@ def build_report(run_dir: str | Path, pdf: bool = True) -> Report:
     """
     run_dir = Path(run_dir)
     title = f"Run report: {run_dir.resolve().name}"
-    merged = merged_notebook(executed_notebooks(run_dir), title)
+    merged = merged_notebook(executed_notebooks(run_dir), title, read_run_records(run_dir),
+                             given_parameters(run_dir))
     html_path = artifacts.write_text(artifacts.artifact_path(run_dir, artifacts.REPORT),
                                      render_html(merged, title))
     pdf_path, note = write_pdf(html_path, run_dir) if pdf else (None, "")

@@ -1,8 +1,13 @@
-"""The prediction gallery: one tile per image, captioned and marked right or wrong."""
+"""The prediction gallery (one tile per image, captioned and marked right or wrong), and every
+figure's caption and alt text."""
 
+import base64
+import re
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
+import nbformat
 import numpy as np
 import pytest
 from matplotlib.colors import same_color
@@ -70,3 +75,78 @@ def test_captions_clear_the_row_below() -> None:
     for upper, lower in ((tiles[0], tiles[2]), (tiles[1], tiles[3])):
         caption_bottom = upper.xaxis.label.get_window_extent().y0
         assert caption_bottom > lower.get_window_extent().y1
+
+
+# ---- Captions and alt text ----
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def test_every_saved_figure_has_a_caption_and_alt_text() -> None:
+    sources = "\n".join(cell.source for path in sorted(NOTEBOOKS.glob("0*.ipynb"))
+                        for cell in nbformat.read(path, as_version=4).cells)
+    saved = set(re.findall(r"""figure_path\(run_dir, ["'](\w+)["']\)""", sources))
+    assert saved == {"samples", "class_distribution", "training_curves", "predictions",
+                     "confusion_counts", "confusion_normalized", "misclassified"}
+    assert saved <= set(plots.FIGURE_TEXTS)
+    for name, text in plots.FIGURE_TEXTS.items():
+        assert "\n" not in text.caption and text.caption.endswith("."), name
+        assert len(text.alt) > 30 and text.alt != text.caption, name
+    assert set(plots.FIGURE_OF_FUNCTION.values()) <= set(plots.FIGURE_TEXTS)
+
+
+def test_figure_text_prefers_what_it_is_given() -> None:
+    figure, _ = plt.subplots()
+    figure.suptitle("Loss  per\nepoch")
+    default = plots.FIGURE_TEXTS["samples"]
+    assert plots.figure_text("samples") == default
+    assert plots.figure_text("samples", figure, caption="Mine.") == plots.FigureText(
+        "Mine.", default.alt)
+    assert plots.figure_text("samples", alt="Seen.").alt == "Seen."
+    # A name without defaults takes the figure's title, on one line.
+    assert plots.figure_text("extra", figure) == plots.FigureText("Loss per epoch",
+                                                                  "Loss per epoch")
+
+
+@pytest.mark.parametrize(("name", "caption", "message"), [
+    ("extra", None, "figure 'extra' has no default caption"),
+    ("samples", "two\nlines", "must be one line"),
+])
+def test_a_figure_without_words_is_refused(name: str, caption: str | None,
+                                           message: str) -> None:
+    figure, _ = plt.subplots()
+    with pytest.raises(ValueError, match=message):
+        plots.figure_text(name, figure, caption)
+
+
+def test_save_figure_outside_a_notebook_only_writes(tmp_path: Path) -> None:
+    figure, axis = plt.subplots()
+    axis.plot([1, 2])
+    path = tmp_path / "figures" / "training_curves.png"
+    plots.save_figure(figure, path)
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert plt.fignum_exists(figure.number)  # not shown, so not closed
+    with pytest.raises(ValueError, match="one line"):
+        plots.save_figure(figure, tmp_path / "figures" / "other.png", caption="a\nb")
+    assert not (tmp_path / "figures" / "other.png").exists()
+
+
+def test_show_figure_in_a_notebook_shows_it_once_with_alt_and_caption(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython.display
+
+    shown: list[tuple[dict, dict]] = []
+    monkeypatch.setattr(plots, "_in_notebook", lambda: True)
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda data, raw, metadata=None: shown.append((data, metadata or {})))
+    figure, axis = plt.subplots()
+    axis.plot([1, 2])
+    assert plots.show_figure(figure, "training_curves")
+    text = plots.FIGURE_TEXTS["training_curves"]
+    (image, image_metadata), (caption, _) = shown
+    assert base64.b64decode(image["image/png"]).startswith(b"\x89PNG")
+    assert image_metadata == {"image/png": {"alt": text.alt}}
+    assert caption == {"text/markdown": f"*Figure: {text.caption}*",
+                       "text/plain": f"Figure: {text.caption}"}
+    # Closed, so the inline backend does not show it a second time at the cell's end.
+    assert not plt.fignum_exists(figure.number)
