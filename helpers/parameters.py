@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from helpers.parameter_errors import problems_text
+
 # Allowed values, which the stage modules also read (they import TensorFlow; this does not).
 Dataset = Literal["mnist", "fashion_mnist", "cifar10", "mnist_5k", "csv", "folder"]
 TestSplit = Literal["published", "pooled"]
@@ -50,10 +52,22 @@ Count = Annotated[int, Field(ge=0)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 # Set by the runner (--run-dir), never by a params file.
 RUNNER_PARAMETERS = ("run_dir",)
+# Read by the runner itself, not by a notebook: no `parameters` cell declares them, so
+# execute.run passes them to none (it passes each notebook only the names it declares).
+RUNNER_ONLY_PARAMETERS = ("comparisons",)
 
 
 class ParameterError(ValueError):
     """A parameter name or value that no notebook accepts; the message names it."""
+
+
+class Comparison(BaseModel):
+    """One variant the brief asks to compare with its run: a name and parameter overrides."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    name: Annotated[str, Field(min_length=1, pattern=r"[A-Za-z0-9]")]
+    set: Annotated[dict[str, Any], Field(min_length=1)]
 
 
 class RunParameters(BaseModel):
@@ -119,6 +133,9 @@ class RunParameters(BaseModel):
     # 08_conclusion
     reported_metrics: dict[ReportedMetric, Annotated[float, Field(ge=0)]] | None = None
     related_sweep: str | None = None
+    # The runner: variants run beside this one (helpers.runner.sweep_comparisons) and ranked
+    # on validation accuracy before 08_conclusion reports them (helpers.brief_comparisons).
+    comparisons: list[Comparison] | None = None
 
     @field_validator("image_shape")
     @classmethod
@@ -157,37 +174,43 @@ class RunParameters(BaseModel):
                 and self.convs_per_block != 2):
             raise ValueError("architecture 'vgg' has two convolutions per block: leave "
                              "convs_per_block out, or use architecture 'cnn'")
+        for problem in comparison_problems(self):
+            raise ValueError(problem)
         return self
+
+
+def comparison_problems(checked: RunParameters) -> list[str]:
+    """Each comparison's overrides checked by this schema, merged with the run's own values."""
+    comparisons = checked.comparisons or []
+    names = [comparison.name for comparison in comparisons]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        return [f"comparisons: the name {repeated[0]!r} is used twice; each variant needs its "
+                "own name"]
+    own = checked.model_dump(include=checked.model_fields_set, exclude={"comparisons"})
+    for comparison in comparisons:
+        label = f"comparison {comparison.name!r}"
+        for name in comparison.set:
+            if name in (*RUNNER_PARAMETERS, *RUNNER_ONLY_PARAMETERS):
+                return [f"{label}: parameter {name!r} cannot be set by a comparison"]
+            if name not in RunParameters.model_fields:
+                return [f"{label}: unknown parameter {name!r}. Valid parameters: "
+                        f"{', '.join(PARAMETER_NAMES)}"]
+        try:
+            RunParameters.model_validate({**own, **comparison.set})
+        except ValidationError as error:
+            problems = problems_text(error.errors(), PARAMETER_NAMES, RUNNER_PARAMETERS)
+            return [f"{label}: {problems}"]
+    return []
 
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(RunParameters.model_fields)
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    """One pydantic error as 'parameter NAME: what is allowed, got VALUE'."""
-    name = str(error["loc"][0]) if error["loc"] else "?"
-    if error["type"] == "extra_forbidden":
-        if name in RUNNER_PARAMETERS:
-            return f"{name!r} is set by the runner: use --run-dir instead"
-        return f"unknown parameter {name!r}"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{message[0].lower()}{message[1:]}"
 
 
-def _problems_text(errors: list[Any]) -> str:
-    """One line per parameter; a union type's branches (int or list) joined with 'or'."""
-    by_parameter: dict[str, dict[str, None]] = {}
-    values: dict[str, Any] = {}
-    for error in errors:
-        name = str(error["loc"][0]) if error["loc"] else "?"
-        by_parameter.setdefault(name, {})[_describe(error)] = None
-        values[name] = error["input"]
-    lines = []
-    for name, messages in by_parameter.items():
-        text = " or ".join(messages)
-        known = name in PARAMETER_NAMES
-        lines.append(f"parameter {name!r}: {text}, got {values[name]!r}" if known else text)
-    return "; ".join(lines)
+
+
 
 
 def validate(values: Mapping[str, Any]) -> RunParameters:
@@ -198,9 +221,11 @@ def validate(values: Mapping[str, Any]) -> RunParameters:
     try:
         checked = RunParameters.model_validate(dict(values))
     except ValidationError as error:
-        unknown = any(detail["type"] == "extra_forbidden" for detail in error.errors())
+        unknown = any(detail["type"] == "extra_forbidden" and len(detail["loc"]) == 1
+                      for detail in error.errors())
         names = f". Valid parameters: {', '.join(PARAMETER_NAMES)}" if unknown else ""
-        raise ParameterError(_problems_text(error.errors()) + names) from None
+        problems = problems_text(error.errors(), PARAMETER_NAMES, RUNNER_PARAMETERS)
+        raise ParameterError(problems + names) from None
     split_problems = subset_problems(checked)
     if split_problems:
         raise ParameterError("; ".join(split_problems))

@@ -27,6 +27,7 @@ NOTEBOOKS = ("01_load_data", "02_preprocess", "03_build_model", "04_train", "05_
 NOTEBOOKS_DIR = artifacts.PROJECT_ROOT / "notebooks"
 RUNS_DIR = artifacts.PROJECT_ROOT / "reports" / "runs"
 LOAD_STEP = "01_load_data"
+CONCLUSION_STEP = "08_conclusion"  # reports the comparisons, so they run before it
 
 
 def _print_flushed(text: str, end: str = "\n") -> None:
@@ -80,10 +81,12 @@ def new_run_dir(profile: str, runs_dir: Path = RUNS_DIR) -> Path:
 def execute_steps(step_plan: Sequence[steps.StepPlan],
                   parameters_by_step: Mapping[str, Mapping[str, Any]], run_dir: Path,
                   notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float | None = None,
-                  log: Callable[..., None] = _print_flushed) -> None:
+                  log: Callable[..., None] = _print_flushed,
+                  before_step: Mapping[str, Callable[[], object]] | None = None) -> None:
     """Execute the planned notebooks in order, recording each in steps.json.
 
     One line per step; while a step trains, its epochs are shown as they finish.
+    `before_step` names work to do before a step that runs (the comparisons before 08).
     """
     for position, step in enumerate(step_plan, start=1):
         name = step.name
@@ -91,6 +94,8 @@ def execute_steps(step_plan: Sequence[steps.StepPlan],
         if not step.runs:
             log(f"{label}{step.reason}")
             continue
+        if before_step and name in before_step:
+            before_step[name]()
         notebook = notebooks_dir / f"{name}.ipynb"
         passed = dict(parameters_by_step[name])
         steps.record(run_dir, name, steps.STARTED, passed, "")
@@ -147,15 +152,34 @@ def execute_notebook(notebook: Path, run_dir: Path, parameters: Mapping[str, Any
     return output
 
 
+def _resumable_state(run_dir: Path, holds_files: bool, overwrite: bool,
+                     declared: Sequence[str], whole_run: bool) -> dict:
+    """The run directory's step state, or a ParameterError when it may not be run into."""
+    state = steps.read_state(run_dir)
+    if holds_files and overwrite:
+        return {}  # the old files go only once the new data is known to load
+    if holds_files and not state:
+        raise ParameterError(f"run directory {run_dir} holds files but no {steps.STEPS_STATE}: "
+                             "choose another --run-dir, or pass --overwrite to replace it")
+    if (state and whole_run
+            and all(state.get(name, {}).get("status") == steps.COMPLETED for name in declared)):
+        raise ParameterError(f"run directory {run_dir} already holds a finished run: re-run "
+                             "some of its steps with --from STEP, choose another --run-dir, "
+                             "or pass --overwrite to replace it")
+    return state
+
+
 def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Path | None,
         notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float | None = None,
         overwrite: bool = False, from_step: str | None = None, to_step: str | None = None,
-        log: Callable[..., None] = _print_flushed) -> Path:
+        log: Callable[..., None] = _print_flushed, comparisons: bool = True) -> Path:
     """Check every parameter, plan the steps, then run the notebooks into one run directory.
 
     A new run directory runs every step. An unfinished one (killed, or stopped by --to) is
     continued: finished steps whose fingerprint is unchanged are skipped. A finished one is
     refused unless --from re-runs its later steps or --overwrite starts it afresh.
+    The file's `comparisons` (unless `comparisons` is False, as for a sweep's points) run
+    under <run_dir>/comparisons/ before 08_conclusion, which reports them.
     """
     given = parameters.read_parameters_file(parameters_file)
     given.update({name: parameters.parse_override(value) for name, value in overrides})
@@ -171,18 +195,9 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     parameters_by_step = {name: {key: value for key, value in given.items()
                                  if key in declared_names}
                           for name, declared_names in declared.items()}
-    state = steps.read_state(run_dir)
     holds_files = run_dir.is_dir() and any(run_dir.iterdir())
-    if holds_files and overwrite:
-        state = {}  # the old files go only once the new data is known to load
-    elif holds_files and not state:
-        raise ParameterError(f"run directory {run_dir} holds files but no {steps.STEPS_STATE}: "
-                             "choose another --run-dir, or pass --overwrite to replace it")
-    elif (state and from_step is None and to_step is None
-          and all(state.get(name, {}).get("status") == steps.COMPLETED for name in declared)):
-        raise ParameterError(f"run directory {run_dir} already holds a finished run: re-run "
-                             "some of its steps with --from STEP, choose another --run-dir, "
-                             "or pass --overwrite to replace it")
+    state = _resumable_state(run_dir, holds_files, overwrite, list(declared),
+                             from_step is None and to_step is None)
     fingerprints = {name: steps.fingerprint(name, parameters_by_step[name],
                                             notebooks_dir / f"{name}.ipynb", run_dir)
                     for name in state if name in declared}
@@ -195,7 +210,13 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     run_dir.mkdir(parents=True, exist_ok=True)
     log(f"run directory: {run_dir}")
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    execute_steps(step_plan, parameters_by_step, run_dir, notebooks_dir, cell_timeout, log)
+    before_step = {}
+    if (comparisons and checked.comparisons
+            and any(step.runs and step.name == CONCLUSION_STEP for step in step_plan)):
+        before_step[CONCLUSION_STEP] = lambda: run_variants(
+            checked, Path(parameters_file), overrides, run_dir, notebooks_dir, cell_timeout, log)
+    execute_steps(step_plan, parameters_by_step, run_dir, notebooks_dir, cell_timeout, log,
+                  before_step)
     write_manifest(run_dir, given, steps.read_state(run_dir), started_at)
     from helpers.runner.report import build_report
 
@@ -207,6 +228,23 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     for line in report.lines():  # report.html, then report.pdf or how to get one
         log(line)
     return run_dir
+
+
+def run_variants(checked: parameters.RunParameters, parameters_file: Path,
+                 overrides: Sequence[tuple[str, str]], run_dir: Path, notebooks_dir: Path,
+                 cell_timeout: float | None, log: Callable[..., None]) -> Path:
+    """The file's comparisons, each variant run to 05_evaluate; their leaderboard.csv."""
+    from helpers.runner.sweep_comparisons import run_comparisons  # the sweep imports this
+
+    variants = checked.comparisons or []
+    log(f"comparisons: {len(variants)} variant{'s' if len(variants) != 1 else ''} of this run "
+        f"({', '.join(variant.name for variant in variants)}), each to 05_evaluate")
+    started = time.perf_counter()
+    board = run_comparisons(variants, parameters_file, overrides, run_dir, checked.model_dump(),
+                            notebooks_dir, cell_timeout, log)
+    log(f"comparisons: done in {time.perf_counter() - started:.1f} s, ranked on validation "
+        f"accuracy in {board}")
+    return board
 
 
 def execute_in_place(notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float = 1800) -> None:

@@ -24,8 +24,8 @@ from helpers.runner import steps
 
 LEADERBOARD = "leaderboard.csv"
 VALIDATION_COLUMN = "val_accuracy"  # history.csv's column, as Keras names it
-# Paths differ between machines and say nothing about the model.
-IGNORED_PARAMETERS = ("data_dir", "train_path", "test_path")
+# Paths differ between machines and say nothing about the model; comparisons are other runs.
+IGNORED_PARAMETERS = ("data_dir", "train_path", "test_path", "comparisons")
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ def run_point(study: optuna.Study, storage: optuna.storages.BaseStorage,
         with trials.Heartbeat(storage, trials.trial_id(storage, study, trial.number)):
             run_dir = execute.run(point.parameters_file, point.overrides,
                                   spec.sweep_dir / point.name, spec.notebooks_dir,
-                                  spec.cell_timeout, to_step=spec.to_step, log=point_log)
+                                  spec.cell_timeout, to_step=spec.to_step, log=point_log,
+                                  comparisons=False)  # a sweep's point is one run
         result = leaderboard.run_result(run_dir)
     except Exception as error:  # noqa: BLE001 - one failed point must not stop the others
         point_log(f"trial {trial.number} failed: {error}")

@@ -1,0 +1,111 @@
+"""The comparisons a params file declares, run through the sweep engine beside the run itself.
+
+    <run_dir>/comparisons/optuna.journal      the variants' Optuna study
+    <run_dir>/comparisons/<variant>/          one run directory per variant, to 05_evaluate
+    <run_dir>/comparisons/logs/<variant>.log  every line the variant printed
+    <run_dir>/comparisons/leaderboard.csv     the run and its variants, ranked on validation
+
+execute.run calls run_comparisons before 08_conclusion, which reports the table
+(helpers.brief_comparisons). Each variant is the same params file and `-p` overrides plus the
+variant's own values; a continued run keeps the variants that finished (the sweep's study).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from optuna.trial import TrialState
+
+from helpers import brief_comparisons
+from helpers.parameters import Comparison
+from helpers.runner import leaderboard
+from helpers.runner import sweep_trials as trials
+from helpers.runner.sweep import SweepIncompleteError, prepare, run_workers, why_not_finished
+from helpers.runner.sweep_grid import SweepPoint, value_text
+from helpers.runner.sweep_worker import Log, SweepSpec
+
+STUDY_NAME = "comparisons"
+VARIANT_DIMENSION = "variant"  # the Optuna parameter that tells the variants apart
+LAST_STEP = "05_evaluate"  # the leaderboard needs validation and test figures, nothing later
+
+
+def folder_name(variant_name: str) -> str:
+    """A variant's run directory name: 'no batch normalization' -> 'no-batch-normalization'."""
+    return re.sub(r"[^A-Za-z0-9._+]+", "-", variant_name).strip("-.").lower()
+
+
+def variant_points(variants: Sequence[Comparison], parameters_file: Path,
+                   overrides: Sequence[tuple[str, str]]) -> list[SweepPoint]:
+    """One sweep point per variant: the run's file and overrides, then the variant's values."""
+    points = [SweepPoint(folder_name(variant.name), parameters_file.resolve(),
+                         (*map(tuple, overrides),
+                          *((name, value_text(value)) for name, value in variant.set.items())),
+                         ((VARIANT_DIMENSION, variant.name),))
+              for variant in variants]
+    folders = [point.name for point in points]
+    repeated = sorted({name for name in folders if folders.count(name) > 1})
+    if repeated:
+        raise ValueError(f"comparisons: two variants' names make the same folder name "
+                         f"{repeated[0]!r}; name them more differently")
+    return points
+
+
+def run_comparisons(variants: Sequence[Comparison], parameters_file: Path,
+                    overrides: Sequence[tuple[str, str]], run_dir: Path,
+                    base_values: Mapping[str, Any], notebooks_dir: Path,
+                    cell_timeout: float | None, log: Log) -> Path:
+    """Run every unfinished variant, then write the leaderboard of the run and its variants."""
+    points = variant_points(variants, parameters_file, overrides)
+    folder = run_dir / brief_comparisons.COMPARISONS_DIR
+    spec = SweepSpec(STUDY_NAME, folder, None, tuple(points), LAST_STEP, notebooks_dir,
+                     cell_timeout)
+    if ran_otherwise(spec):
+        log("comparisons: the variants ran with other parameters (this run is re-run with "
+            "--from); they start afresh")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    study = prepare(spec, log)
+    if study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        run_workers(spec, 1, log)
+    grouped = trials.trials_by_point(study.get_trials())
+    missing = [f"{point.name} ({why_not_finished(grouped.get(point.name, []))})"
+               for point in points
+               if not any(trial.state == TrialState.COMPLETE
+                          for trial in grouped.get(point.name, []))]
+    if missing:
+        raise SweepIncompleteError(
+            f"{len(missing)} of {len(points)} comparisons did not finish: {'; '.join(missing)}. "
+            "Run the same command again to retry them; their logs are in "
+            f"{folder / 'logs'}")
+    return write_leaderboard(run_dir, variants, points, base_values)
+
+
+def ran_otherwise(spec: SweepSpec) -> bool:
+    """Whether the folder's study ran other variants or parameters than `spec` defines."""
+    journal = spec.sweep_dir / trials.JOURNAL_FILE
+    if not journal.is_file():
+        return False
+    storage = trials.open_storage(None, spec.sweep_dir)
+    if spec.name not in {study.study_name for study in storage.get_all_studies()}:
+        return False
+    recorded = trials.open_study(storage, spec.name).user_attrs
+    definition = {point.name: point.definition() for point in spec.points}
+    return (recorded.get(trials.DEFINITION, definition) != definition
+            or recorded.get(trials.LAST_STEP, spec.to_step) != spec.to_step)
+
+
+def write_leaderboard(run_dir: Path, variants: Sequence[Comparison],
+                      points: Sequence[SweepPoint], base_values: Mapping[str, Any]) -> Path:
+    """leaderboard.csv: the run (BRIEF_RUN) and each variant, with what it changed."""
+    folder = run_dir / brief_comparisons.COMPARISONS_DIR
+    run_dirs = [run_dir, *(folder / point.name for point in points)]
+    table = leaderboard.build(run_dirs, [brief_comparisons.BRIEF_RUN,
+                                         *(variant.name for variant in variants)])
+    changed = {variant.name: brief_comparisons.describe_change(base_values, variant.set)
+               for variant in variants}
+    table.insert(2, brief_comparisons.CHANGED_COLUMN, table["run"].map(changed).fillna(""))
+    return leaderboard.write_csv(table, folder / brief_comparisons.LEADERBOARD_FILE)
