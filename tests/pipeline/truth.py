@@ -2,17 +2,20 @@
 
 `check_run` reads a run directory: the text a reader sees in its executed notebooks (markdown
 cells, and the markdown, plain-text and printed outputs of code cells) and the run's records
-(model.keras or 03's model summary, dataset.json, preprocess.json, training.json). Each rule
-takes one sentence and the run's facts and says why the sentence is false, or None. The rules
-catch the claims the report's text makes about its own run: a layer the network lacks, a
-shape it does not have, another dataset's classes or name, a learning rate, epoch count,
-split or seed other than the run's, a notebook count other than the notebooks'.
-Teaching text that explains a layer kind or another dataset without claiming it for this run
-passes. test_truthful_text.py runs the rules on fresh runs and on made-up sentences.
+(model.keras or 03's model summary, dataset.json, preprocess.json, training.json,
+history.csv). Each rule takes one sentence and the run's facts and says why the sentence is
+false, or None. The rules catch the claims the report's text makes about its own run: a layer
+the network lacks, a shape it does not have, another dataset's classes or name, a learning
+rate, schedule, epoch count, split or seed other than the run's, a notebook count other than
+the notebooks', and a reading of the curves the history does not bear out (the best epoch, a
+loss or accuracy quoted at an epoch, "no sign of overfitting", "fell together").
+Teaching text that explains a layer kind, a schedule or another dataset without claiming it
+for this run passes. test_truthful_text.py runs the rules on fresh runs and on made-up sentences.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -73,8 +76,10 @@ ELSEWHERE = re.compile(r"\b(?:lower|higher|smaller|larger|instead|try|trying|swe
                        r"than|compared?|raise|reduce|e\.g\.|such as|would|could|might)\b")
 
 NUMBER = r"\d+(?:\.\d+)?(?:e-?\d+)?"
+NOT_SHARE = r"(?!\d|\.\d|%)"  # "the rate below 10% of its initial 0.003": 10% is a share
 RATE_AFTER = re.compile(rf"(?:learning|starting|initial) rate\b[^.!?\d]{{0,30}}?({NUMBER})"
-                        rf"|\brate of ({NUMBER})|\brate\b[^.!?\d]{{0,20}}?\bfrom \**({NUMBER})")
+                        rf"{NOT_SHARE}|\brate of ({NUMBER}){NOT_SHARE}"
+                        rf"|\brate\b[^.!?\d]{{0,20}}?\bfrom \**({NUMBER}){NOT_SHARE}")
 RATE_BEFORE = re.compile(rf"({NUMBER})[*`\s]*(?:is (?:its|the|a) (?:\w+ ){{0,2}})?"
                          r"(?:learning|starting|initial) rate\b")
 EPOCH_COUNTS = re.compile(
@@ -98,6 +103,28 @@ class Network:
 
 
 @dataclass(frozen=True)
+class History:
+    """history.csv: one value per epoch run for each of the four curves."""
+
+    epoch: tuple[int, ...]
+    loss: tuple[float, ...]
+    accuracy: tuple[float, ...]
+    val_loss: tuple[float, ...]
+    val_accuracy: tuple[float, ...]
+
+    def column(self, name: str) -> tuple[float, ...]:
+        """One curve by its history.csv name: 'loss', 'val_accuracy', ..."""
+        return getattr(self, name)
+
+    @property
+    def best_epochs(self) -> frozenset[int]:
+        """The epochs with the lowest validation loss (more than one only on a tie)."""
+        lowest = min(self.val_loss)
+        return frozenset(epoch for epoch, value in zip(self.epoch, self.val_loss, strict=True)
+                         if value == lowest)
+
+
+@dataclass(frozen=True)
 class RunFacts:
     """The records a report's sentences are checked against."""
 
@@ -110,6 +137,8 @@ class RunFacts:
     learning_rate: float
     epochs: frozenset[int]
     notebooks: int
+    lr_schedule: str | None = None  # training.json's "cosine" or "constant"; None: unchecked
+    history: History | None = None  # None: the curve sentences are not checked
 
 
 @dataclass(frozen=True)
@@ -363,7 +392,9 @@ def wrong_epochs(sentence: Sentence, facts: RunFacts) -> str | None:
     """An epoch count claimed for this run that is neither planned nor run."""
     if ELSEWHERE.search(sentence.text):
         return None
-    for match in EPOCH_COUNTS.finditer(sentence.text):
+    # "had not improved on epoch 5's 0.1330 for 4 epochs" counts a wait, not the run's epochs
+    text = re.sub(r"\bnot improved\b(?:[^.;:]|\.\d)*", "", sentence.text)
+    for match in EPOCH_COUNTS.finditer(text):
         count = int(next(group for group in match.groups() if group))
         if count not in facts.epochs:
             return (f"{count} epochs, but this run planned or ran "
@@ -421,9 +452,202 @@ def wrong_notebook_count(sentence: Sentence, facts: RunFacts) -> str | None:
     return None
 
 
+# A sentence that suggests a schedule rather than states this run's.
+SUGGESTS = re.compile(r"\b(?:try|trying|switch(?:ing|ed)? to|instead|would|could|might|"
+                      r"consider|compared?|sweeps?)\b", re.I)
+# A statement made only for one setting: "(when `lr_schedule` is cosine)".
+CONDITIONAL = re.compile(r"\b(?:when|if)\b[^.]*\blr_schedule\b")
+# Phrasings that state this run's schedule, whatever else the sentence says.
+COSINE_CLAIMS = re.compile(
+    r"\bcosine schedule\W*\s+lowers the (?:learning )?rate\b[^.]*?"
+    r"(?:\bover the (?:\d+ )?planned\b|\bfrom \**\d)"  # this run's rate and plan, not teaching
+    r"|\brate\b(?:[^.;()]|\.\d){0,20}\(cosine\)", re.I)
+# "the cosine schedule had brought the rate down": this run's, unless it is a suggestion.
+COSINE_MENTION = re.compile(r"\bthe cosine (?:learning[- ]rate )?(?:schedule|decay)\b"
+                            r"|\bthis run(?:'s)?\b[^.]*\b(?:cosine|learning rate reaching zero)\b",
+                            re.I)
+CONSTANT_CLAIMS = re.compile(
+    r"\bstays at\b[^.]*\bfor all\b[^.]*\bepochs\b|\(no schedule\)"
+    r"|\bthis constant learning rate\b|\brate\b(?:[^.;()]|\.\d){0,20}\(constant\)", re.I)
+
+
+def wrong_schedule(sentence: Sentence, facts: RunFacts) -> str | None:
+    """A cosine schedule claimed for a constant-rate run, or a constant rate for a cosine one."""
+    text = sentence.text
+    if facts.lr_schedule is None or CONDITIONAL.search(text):
+        return None
+    suggestion = SUGGESTS.search(text)
+    if facts.lr_schedule != "cosine" and (
+            COSINE_CLAIMS.search(text) or COSINE_MENTION.search(text) and not suggestion):
+        return f"claims a cosine schedule, but this run's lr_schedule is {facts.lr_schedule!r}"
+    if facts.lr_schedule != "constant" and CONSTANT_CLAIMS.search(text):
+        return f"claims a constant rate, but this run's lr_schedule is {facts.lr_schedule!r}"
+    return None
+
+
+DECIMAL = r"\d+\.\d+"
+# Sentences that quote other runs' curves: their numbers are not this run's history.
+OTHER_RUNS = re.compile(r"\b(?:sweeps?|other runs?|another run|leaderboard|seeds|"
+                        r"compared?|instead|e\.g\.)\b", re.I)
+# The quantities a sentence can name; the nearest one before a number says what it is.
+QUANTITY = re.compile(r"\b(?:(training|train|validation|val|test)[ _])?(loss|accuracy)\b"
+                      r"|\blearning rate\b|\bF1\b|\bprecision\b|\brecall\b", re.I)
+ANY_CURVE = ("loss", "accuracy", "val_loss", "val_accuracy")
+# "0.133 at epoch 5", "0.1330 (epoch 5", "epoch 5's 0.1330"
+VALUE_AT_EPOCH = re.compile(rf"(?<![\d.])(?P<value>{DECIMAL})\**\s+(?:at|\()\s*epoch "
+                            rf"(?P<epoch>\d+)\b|\bepoch (?P<epoch2>\d+)'s (?P<value2>{DECIMAL})")
+# "At epoch 10 training accuracy was 0.9917 against 0.9725 on validation"
+GAP_AT_EPOCH = re.compile(rf"\b[Aa]t epoch (\d+),? (training|validation) (loss|accuracy) was "
+                          rf"({DECIMAL})(?: against ({DECIMAL}) on validation)?")
+ARROWS = re.compile(rf"(?<![\d.]){DECIMAL}(?:\s*→\s*{DECIMAL})+")
+BEST_CLAIMS = (
+    re.compile(rf"\blowest at \**epoch (?P<epoch>\d+) of (?P<run>\d+)\**"
+               rf"(?:\s*\((?P<loss>{DECIMAL}), validation accuracy (?P<accuracy>{DECIMAL})\))?"),
+    re.compile(r"\bbest validation loss at epoch (?P<epoch>\d+)\b"),
+    re.compile(r"\bthe best epoch was the last \((?P<epoch>\d+)\)"),
+    re.compile(r"\b(?:began to overfit|overfitting that began|[Vv]alidation loss rose) after "
+               r"epoch (?P<epoch>\d+)\b"),
+    re.compile(r"\b(?:did|had) not improve(?:d)? on epoch (?P<epoch>\d+)\b"),
+    re.compile(r"\b(?:saved model has|keeps|saved weights are) epoch (?P<epoch>\d+)'s\b"),
+)
+LAST_BEST = re.compile(r"\bthe best epoch was the last \((\d+)\)")
+OVERFIT_FROM = re.compile(r"\boverfit from epoch (\d+) on\b")
+NO_SIGN = re.compile(r"\bno sign of overfitting\b", re.I)
+NOT_OVERFITTING = re.compile(r"\bdid not overfit\b"
+                             r"|\b(?:the|this) (?:model|run|network) (?:is|was) not overfitting\b",
+                             re.I)
+# Validation loss this far above its lowest at the last epoch is a rise a reader sees.
+OVERFIT_RISE = 0.10
+# A last-epoch rise of validation loss under this share is within the printed rounding.
+VISIBLE_RISE = 0.01
+
+
+def _matches(printed: str, value: float) -> bool:
+    """Whether a number printed with its decimals is the value rounded (a hair of slack)."""
+    decimals = len(printed.partition(".")[2])
+    return abs(float(printed) - value) <= 0.5 * 10 ** -decimals + 1e-9
+
+
+def _curves_named_before(text: str, position: int) -> tuple[str, ...]:
+    """The history columns the nearest quantity named before a position can be: all four when
+    none is named, none when it is not a curve (test accuracy, the learning rate, F1)."""
+    named = [match for match in QUANTITY.finditer(text, 0, position)]
+    if not named:
+        return ANY_CURVE
+    split, kind = named[-1].groups()
+    if kind is None or (split or "").lower() == "test":
+        return ()
+    kind = kind.lower()
+    if split is None:
+        return (kind, f"val_{kind}")
+    return (f"val_{kind}",) if split.lower() in ("validation", "val") else (kind,)
+
+
+def _value_at(history: History, epoch: int, printed: str, columns: tuple[str, ...]) -> str | None:
+    """Why a value quoted at an epoch is not that epoch's on any of the columns, or None."""
+    if not columns:
+        return None
+    if epoch not in history.epoch:
+        return (f"epoch {epoch}, but this run's history has epochs {history.epoch[0]} to "
+                f"{history.epoch[-1]}")
+    index = history.epoch.index(epoch)
+    if any(_matches(printed, history.column(column)[index]) for column in columns):
+        return None
+    shown = ", ".join(f"{column} {history.column(column)[index]:.4f}" for column in columns)
+    return f"{printed} at epoch {epoch}, but history.csv has {shown} there"
+
+
+def wrong_curve_value(sentence: Sentence, facts: RunFacts) -> str | None:
+    """A loss or accuracy quoted at an epoch, or in an 'a → b' run of values, that is not the
+    history's there (within the printed rounding)."""
+    history, text = facts.history, sentence.text
+    if history is None or OTHER_RUNS.search(text):
+        return None
+    for match in VALUE_AT_EPOCH.finditer(text):
+        printed = match.group("value") or match.group("value2")
+        epoch = int(match.group("epoch") or match.group("epoch2"))
+        why = _value_at(history, epoch, printed, _curves_named_before(text, match.start()))
+        if why:
+            return why
+    for match in GAP_AT_EPOCH.finditer(text):
+        epoch, split, kind, first, validation = match.groups()
+        column = f"{'val_' if split == 'validation' else ''}{kind}"
+        why = _value_at(history, int(epoch), first, (column,)) or (
+            validation and _value_at(history, int(epoch), validation, (f"val_{kind}",)))
+        if why:
+            return why
+    for match in ARROWS.finditer(text):
+        columns = _curves_named_before(text, match.start())
+        for printed in re.findall(DECIMAL, match.group(0)):
+            if columns and not any(_matches(printed, value) for column in columns
+                                   for value in history.column(column)):
+                return (f"{printed} in {match.group(0)!r} is no epoch's "
+                        f"{' or '.join(columns)} in history.csv")
+    return None
+
+
+def wrong_best_epoch(sentence: Sentence, facts: RunFacts) -> str | None:
+    """A best epoch, epoch count or best value that is not the history's lowest validation
+    loss."""
+    history, text = facts.history, sentence.text
+    if history is None or OTHER_RUNS.search(text):
+        return None
+    best = history.best_epochs
+    shown = " or ".join(map(str, sorted(best)))
+    for pattern in BEST_CLAIMS:
+        for match in pattern.finditer(text):
+            groups = match.groupdict()
+            epoch = int(groups["epoch"])
+            if epoch not in best:
+                return f"best epoch {epoch}, but validation loss was lowest at epoch {shown}"
+            if groups.get("run") and int(groups["run"]) != len(history.epoch):
+                return f"'of {groups['run']}', but {len(history.epoch)} epochs ran"
+            index = history.epoch.index(epoch)
+            for name, column in (("loss", "val_loss"), ("accuracy", "val_accuracy")):
+                printed = groups.get(name)
+                if printed and not _matches(printed, history.column(column)[index]):
+                    return (f"{printed}, but epoch {epoch}'s {column} is "
+                            f"{history.column(column)[index]:.4f}")
+    for match in OVERFIT_FROM.finditer(text):
+        start = int(match.group(1))
+        position = history.epoch.index(start) if start in history.epoch else 0
+        if position == 0 or history.epoch[position - 1] not in best:
+            return (f"overfitting from epoch {start}, but validation loss was lowest at "
+                    f"epoch {shown}")
+    match = LAST_BEST.search(text)
+    if match and int(match.group(1)) != history.epoch[-1]:
+        return f"'the best epoch was the last ({match.group(1)})', but the last is " \
+               f"{history.epoch[-1]}"
+    return None
+
+
+def wrong_curve_reading(sentence: Sentence, facts: RunFacts) -> str | None:
+    """'No sign of overfitting' after validation loss rose well above its lowest, or 'fell
+    together' when it rose in the last epoch."""
+    history, text = facts.history, sentence.text
+    if history is None or OTHER_RUNS.search(text):
+        return None
+    lowest, last = min(history.val_loss), history.val_loss[-1]
+    best = history.epoch.index(min(history.best_epochs))
+    # Any clear rise is a sign of overfitting; "not overfitting" is false only where training
+    # loss kept falling meanwhile (a rise of both is instability, not overfitting).
+    claim = NO_SIGN.search(text) or (NOT_OVERFITTING.search(text)
+                                     and history.loss[-1] < history.loss[best])
+    reasons = []
+    if claim and last > lowest * (1 + OVERFIT_RISE):
+        reasons.append(f"validation loss ended at {last:.4f}, {last / lowest - 1:.0%} above its "
+                       f"lowest {lowest:.4f} (epoch {history.epoch[best]})")
+    if re.search(r"\bfell together\b", text) and len(history.epoch) > 1 \
+            and last > history.val_loss[-2] * (1 + VISIBLE_RISE):
+        reasons.append(f"validation loss rose in the last epoch ({history.val_loss[-2]:.4f} → "
+                       f"{last:.4f})")
+    return "; ".join(reasons) or None
+
+
 Rule = Callable[[Sentence, RunFacts], "str | None"]
 RULES: tuple[Rule, ...] = (missing_layer, wrong_shape, other_dataset, wrong_learning_rate,
-                           wrong_epochs, wrong_split, wrong_notebook_count)
+                           wrong_schedule, wrong_epochs, wrong_split, wrong_notebook_count,
+                           wrong_best_epoch, wrong_curve_value, wrong_curve_reading)
 
 
 def check_text(text: str, facts: RunFacts, notebook: str = "",
@@ -447,6 +671,19 @@ def notebook_paths(run_dir: Path) -> list[Path]:
     return sorted(path for path in run_dir.glob("[0-9][0-9]_*.ipynb"))
 
 
+def read_history(path: Path) -> History:
+    """history.csv's epochs and four curves (extra columns, such as the rate, are left out)."""
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        raise ValueError(f"history: {path} has no epochs")
+    missing = [name for name in ("epoch", *ANY_CURVE) if name not in rows[0]]
+    if missing:
+        raise ValueError(f"history: {path} lacks the column(s) {', '.join(missing)}")
+    return History(tuple(int(float(row["epoch"])) for row in rows),
+                   *(tuple(float(row[name]) for row in rows) for name in ANY_CURVE))
+
+
 def read_facts(run_dir: Path) -> RunFacts:
     """The run's records as the rules need them."""
     dataset = _read_json(run_dir / "dataset.json")
@@ -457,6 +694,7 @@ def read_facts(run_dir: Path) -> RunFacts:
     network = network_from_keras_file(keras_file) if keras_file.is_file() else \
         network_from_summary(nbformat.read(run_dir / "03_build_model.ipynb", as_version=4))
     files = " ".join(entry.get("path", "") for entry in dataset.get("files", []))
+    history_file = run_dir / "history.csv"
     return RunFacts(
         network=network, class_names=tuple(dataset["class_names"]),
         image_shape=tuple(dataset["image_shape"]),
@@ -466,7 +704,8 @@ def read_facts(run_dir: Path) -> RunFacts:
                         if "seed" in record),
         learning_rate=float(training["learning_rate"]),
         epochs=frozenset({training["epochs"], training["epochs_run"]}),
-        notebooks=len(notebook_paths(run_dir)))
+        notebooks=len(notebook_paths(run_dir)), lr_schedule=training.get("lr_schedule"),
+        history=read_history(history_file) if history_file.is_file() else None)
 
 
 def check_run(run_dir: Path) -> list[Finding]:
