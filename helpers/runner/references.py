@@ -6,11 +6,13 @@ import shutil
 from pathlib import Path
 
 from helpers import artifacts
+from helpers.parameters import RunParameters
 from helpers.records import MetricsRecord, TrainingRecord, read_record
 
 REFERENCE_DIR = artifacts.PROJECT_ROOT / "reports" / "reference"
 # What a committed reference keeps: the report material, none of the large arrays or models.
 REFERENCE_PATTERNS = ("[0-9][0-9]_*.ipynb", "*.json", "*.csv", "*.txt", "figures/*.png",
+                      "comparisons/leaderboard.csv",  # the brief's comparisons, ranked
                       "export/export.json")
 
 
@@ -60,7 +62,8 @@ def rerun_seed_summary(run_dir: Path, earlier: Path) -> dict:
     old_metrics = artifacts.read_json(earlier / artifacts.METRICS)
     old_manifest = artifacts.read_json(earlier / artifacts.MANIFEST)
     manifest = artifacts.read_json(artifacts.artifact_path(run_dir, artifacts.MANIFEST))
-    seed = manifest["parameters"]["seed"]
+    # A params file that leaves the seed out ran with the schema's default.
+    seed = manifest["parameters"].get("seed", RunParameters.model_fields["seed"].default)
     new_row = _with_commit({"seed": seed,
                             "test_accuracy": read_record(run_dir, MetricsRecord).test_accuracy,
                             "train_seconds": read_record(run_dir, TrainingRecord).train_seconds},
