@@ -186,6 +186,21 @@ def test_cell_timeout_stops_the_run(tmp_path: Path, fashion_dir: Path) -> None:
     assert "01_load_data failed: a cell ran longer than --cell-timeout 5 s" in result.stderr
 
 
+def kernels_started_by(pid: int) -> list[int]:
+    """The Jupyter kernels a process started. jupyter_client starts each in a session of its
+    own, so killing the runner's process group leaves them running until their parent poller
+    notices, long enough to finish another epoch; a closed laptop stops them at once."""
+    marker = f"JPY_PARENT_PID={pid}".encode()
+    kernels = []
+    for process in Path("/proc").iterdir():
+        try:
+            if process.name.isdigit() and marker in (process / "environ").read_bytes().split(b"\0"):
+                kernels.append(int(process.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return kernels
+
+
 @pytest.mark.skipif(not real_fashion_mnist_available(),
                     reason="real Fashion-MNIST not found: `apt-get install dataset-fashion-mnist`")
 def test_killed_run_resumes_from_its_last_epoch_and_later_steps_rerun_alone(
@@ -195,7 +210,7 @@ def test_killed_run_resumes_from_its_last_epoch_and_later_steps_rerun_alone(
                "-p", "epochs", "3", "-p", "max_train_images", "12000",
                "-p", "max_test_images", "500", "--run-dir", str(run_dir)]
     state_file = run_dir / "checkpoints" / "backup" / "state.json"
-    # Kill the runner and its kernel (one process group, as a closed laptop would) in the
+    # Kill the runner and its kernel (as a closed laptop would) in the
     # middle of the second epoch.
     runner = subprocess.Popen(command, cwd=artifacts.PROJECT_ROOT, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -203,6 +218,8 @@ def test_killed_run_resumes_from_its_last_epoch_and_later_steps_rerun_alone(
     while not state_file.is_file() and time.monotonic() < deadline and runner.poll() is None:
         time.sleep(0.2)
     time.sleep(1.0)
+    for kernel in kernels_started_by(runner.pid):  # first, or it may finish another epoch
+        os.kill(kernel, signal.SIGKILL)
     os.killpg(runner.pid, signal.SIGKILL)
     runner.wait()
     assert state_file.is_file(), "training never finished an epoch"
