@@ -144,12 +144,16 @@ def read_sweep(path: str | Path) -> pd.DataFrame:
         raise FileNotFoundError(f"related_sweep {path!r}: {leaderboard} is missing; run the sweep "
                                 "to the end first (docs/sweeps.md)")
     table = pd.read_csv(leaderboard)
-    manifest = folder / str(table["run_dir"].iloc[0]) / artifacts.MANIFEST
+    point = folder / str(table["run_dir"].iloc[0])
+    manifest, training = point / artifacts.MANIFEST, point / artifacts.TRAINING_INFO
     if manifest.is_file():
         given = artifacts.read_json(manifest)["parameters"]
+        # the epochs planned, which "auto" leaves to training.json
+        epochs = (artifacts.read_json(training)["epochs"] if training.is_file()
+                  else given.get("epochs", 10))
         table.attrs["measured_on"] = (
             f"{observations.dataset_title(given.get('dataset', 'fashion_mnist'))}, "
-            f"{given.get('epochs', 10)} epochs per point")
+            f"{epochs} epochs per point")
     return table
 
 

@@ -39,8 +39,10 @@ def source_names(files: Sequence[str | Path], source: str) -> str:
 
 
 def data_description(name: str, class_names: Sequence[str], image_shape: Sequence[int],
-                     train_images: int, test_images: int) -> list[str]:
-    """What this run's data is, in sentences, with what a reduced dataset means."""
+                     train_images: int, test_images: int, skipped: Sequence[Any] = (),
+                     automatic: Mapping[str, str] | None = None) -> list[str]:
+    """What this run's data is, in sentences, with what a reduced dataset means; for image
+    folders also what was left out by name and the settings chosen from the images."""
     height, width, channels = image_shape
     colour = "grayscale" if channels == 1 else "colour"
     lines = [f"This run's data: **{observations.dataset_title(name)}**, {train_images:,} "
@@ -53,6 +55,23 @@ def data_description(name: str, class_names: Sequence[str], image_shape: Sequenc
                      "Its test set is small, so its accuracy is known less precisely (see "
                      "05 and 08). To train on full MNIST where the download works (Colab, "
                      f"most laptops), run {FULL_MNIST_FILES}.")
+    return lines + folder_reading(skipped, automatic or {})
+
+
+def folder_reading(skipped: Sequence[Any], automatic: Mapping[str, str]) -> list[str]:
+    """What an image-folder listing left out (image_folders.Skipped or their dicts from
+    dataset.json) and what the "auto" parameters chose."""
+    lines = []
+    for parameter, why in automatic.items():
+        lines.append(f"`{parameter}` was left to `auto`, so it was chosen from the images: {why}.")
+    entries = [item if isinstance(item, dict) else item.__dict__ for item in skipped]
+    if entries:
+        from helpers.datasets.folder_listing import SKIP_REASONS
+
+        parts = [f"{entry['count']:,} {SKIP_REASONS[entry['reason']]}"
+                 + (f", e.g. {', '.join(f'`{name}`' for name in entry['examples'])}"
+                    if entry["reason"] != "macos_archive" else "") for entry in entries]
+        lines.append("Left out by name, never read as images: " + "; ".join(parts) + ".")
     return lines
 
 

@@ -32,6 +32,9 @@ TestSplit = Literal["published", "pooled"]
 # (the best profile's network); mlp: dense layers only; layers: written out in `layers`.
 Architecture = Literal["cnn", "vgg", "mlp", "layers"]
 ColorMode = Literal["grayscale", "rgb"]
+# Chosen from the data: image_size and color_mode from a folder's images (01), epochs from
+# the number of training images (04, helpers.training.training_length).
+Auto = Literal["auto"]
 LabelEncoding = Literal["sparse", "one_hot"]
 LearningRateSchedule = Literal["constant", "cosine"]
 Precision = Literal["auto", "off", "float16", "bfloat16"]
@@ -88,8 +91,8 @@ class RunParameters(BaseModel):
     image_shape: list[PositiveInt] | None = None
     class_names: list[str] | None = None
     image_size: PositiveInt | Annotated[list[PositiveInt], Field(min_length=2,
-                                                                 max_length=2)] = 28
-    color_mode: ColorMode = "grayscale"
+                                                                 max_length=2)] | Auto = "auto"
+    color_mode: ColorMode | Auto = "auto"
     max_train_images: Count = 0
     max_test_images: Count = 0
     seed: Count = 42
@@ -112,7 +115,7 @@ class RunParameters(BaseModel):
     learning_rate: Annotated[float, Field(gt=0)] = 0.001
     lr_schedule: LearningRateSchedule = "cosine"
     batch_size: PositiveInt = 128
-    epochs: PositiveInt = 10
+    epochs: PositiveInt | Auto = "auto"
     label_smoothing: Annotated[float, Field(ge=0, lt=1)] = 0.0
     ema_momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
     early_stopping_patience: Count = 4

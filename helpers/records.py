@@ -45,6 +45,10 @@ class DatasetRecord(Record):
     test_images: int
     source: str
     files: list[dict[str, str]]
+    # Image folders: entries left out by name ({reason, count, examples}), and the
+    # parameters given as "auto" with the value chosen and why.
+    skipped: list[dict[str, Any]] = []
+    automatic: dict[str, str] = {}
 
 
 class PreprocessRecord(Record):
@@ -81,7 +85,7 @@ class TrainingRecord(Record):
     lr_schedule: str
     batch_size: int
     global_batch_size: int
-    epochs: int
+    epochs: int  # planned: the epochs parameter, or what "auto" chose for the data
     label_smoothing: float
     ema_momentum: float
     seed: int
@@ -94,6 +98,7 @@ class TrainingRecord(Record):
     early_stopping_patience: int | None = None
     resumed_after_epoch: int = 0
     test_time_mirror: bool = False
+    epochs_auto: bool = False  # epochs (and patience) chosen by helpers.training.training_length
 
 
 class MetricsRecord(Record):
@@ -165,11 +170,14 @@ def save_untrained_model(run_dir: str | Path, model: Any, parameter_counts: dict
 def save_trained_model(run_dir: str | Path, model: Any, result: Any,
                        parameters: RunParameters, global_batch_size: int,
                        devices: list[str], replicas: int,
-                       compute_dtype_policy: str) -> list[str]:
+                       compute_dtype_policy: str, length: Any = None) -> list[str]:
     """04's outputs: model.keras, history.csv and training.json; the names written.
 
-    `result` is training.fit's TrainingResult; `model` the model to keep (computing in float32).
+    `result` is training.fit's TrainingResult; `model` the model to keep (computing in float32);
+    `length` training.training_length's TrainingLength (the epochs and patience it resolved).
     """
+    epochs = length.epochs if length else parameters.epochs
+    patience = length.early_stopping_patience if length else parameters.early_stopping_patience
     artifacts.save_with(artifacts.artifact_path(run_dir, artifacts.MODEL), model.save)
     artifacts.write_text(artifacts.artifact_path(run_dir, artifacts.HISTORY),
                          result.history.to_csv(index=False))
@@ -177,7 +185,8 @@ def save_trained_model(run_dir: str | Path, model: Any, result: Any,
         train_seconds=round(result.train_seconds, 2), epochs_run=result.epochs_run,
         best_epoch=result.best_epoch, learning_rate=parameters.learning_rate,
         lr_schedule=parameters.lr_schedule, batch_size=parameters.batch_size,
-        global_batch_size=global_batch_size, epochs=parameters.epochs,
+        global_batch_size=global_batch_size, epochs=epochs,
+        epochs_auto=bool(length and length.chosen),
         label_smoothing=parameters.label_smoothing, ema_momentum=parameters.ema_momentum,
         seed=parameters.seed,
         augmentation={"flip": parameters.augment_flip, "shift": parameters.augment_shift,
@@ -185,7 +194,7 @@ def save_trained_model(run_dir: str | Path, model: Any, result: Any,
                       "rotation": parameters.augment_rotation,
                       "zoom": parameters.augment_zoom},
         devices=list(devices), replicas=replicas, compute_dtype_policy=compute_dtype_policy,
-        onednn=onednn.state(), early_stopping_patience=parameters.early_stopping_patience,
+        onednn=onednn.state(), early_stopping_patience=patience,
         resumed_after_epoch=result.resumed_after_epoch,
         test_time_mirror=parameters.test_time_mirror))
     return [artifacts.MODEL, artifacts.HISTORY, TrainingRecord.FILE]

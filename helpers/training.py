@@ -40,6 +40,58 @@ class TrainingResult:
     resumed_after_epoch: int = 0  # 0: trained in one go; n: an interrupted run resumed after n
 
 
+# epochs "auto": a big dataset trains for AUTO_MIN_EPOCHS epochs, the notebooks' default
+# before "auto" existed (Fashion-MNIST's 54,000 images give 4,220 steps of 128 in them); a
+# small one for as many epochs as it takes to reach AUTO_MIN_STEPS optimizer steps, since
+# what a model learns grows with its steps, not its epochs: 810 photos in batches of 128 are
+# 7 steps an epoch, and 10 epochs (70 steps) left a 3-class model near chance. Early
+# stopping on validation ends the run sooner when validation loss stops falling.
+AUTO_MIN_EPOCHS = 10
+AUTO_MIN_STEPS = 1000
+AUTO_MAX_EPOCHS = 200
+# With that many more epochs of few steps, a patience of a few epochs would stop on the
+# noise of a small validation set: patience grows to this share of the planned epochs.
+AUTO_PATIENCE_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class TrainingLength:
+    """How many epochs to train, the early-stopping patience, and why, in sentences."""
+
+    epochs: int
+    early_stopping_patience: int
+    chosen: bool  # epochs was "auto"
+    explanation: tuple[str, ...] = ()
+
+
+def training_length(epochs: int | str, early_stopping_patience: int,
+                    steps_per_epoch: int) -> TrainingLength:
+    """The epochs parameter with "auto" resolved for this many optimizer steps per epoch."""
+    if epochs != "auto":
+        return TrainingLength(int(epochs), early_stopping_patience, chosen=False)
+    wanted = math.ceil(AUTO_MIN_STEPS / steps_per_epoch)
+    chosen = min(max(wanted, AUTO_MIN_EPOCHS), AUTO_MAX_EPOCHS)
+    patience = max(early_stopping_patience, math.ceil(AUTO_PATIENCE_SHARE * chosen))
+    steps = f"{steps_per_epoch:,} optimizer {'step' if steps_per_epoch == 1 else 'steps'}"
+    if chosen == AUTO_MIN_EPOCHS:
+        why = (f"**{chosen} epochs**: at {steps} per epoch they already give "
+               f"{chosen * steps_per_epoch:,} steps, more than the {AUTO_MIN_STEPS:,} "
+               f"a model needs at least, so the usual {AUTO_MIN_EPOCHS} epochs are kept")
+    else:
+        why = (f"**{chosen} epochs**: with only {steps} per epoch, {AUTO_MIN_EPOCHS} epochs "
+               f"would be {AUTO_MIN_EPOCHS * steps_per_epoch:,} steps, too few to learn from; "
+               f"{chosen} epochs give {chosen * steps_per_epoch:,}"
+               + (f" (at most {AUTO_MAX_EPOCHS} epochs are planned)"
+                  if chosen == AUTO_MAX_EPOCHS else f", at least {AUTO_MIN_STEPS:,}"))
+    lines = [f"The number of epochs was left to `auto`, so it follows the data: {why}."]
+    if patience != early_stopping_patience:
+        lines.append(f"Early stopping waits **{patience} epochs** without a lower validation "
+                     f"loss ({AUTO_PATIENCE_SHARE:.0%} of the planned epochs, rather than "
+                     f"{early_stopping_patience}): with so few steps per epoch, a few epochs "
+                     "are too short to tell a real plateau from the validation set's noise.")
+    return TrainingLength(chosen, patience, chosen=True, explanation=tuple(lines))
+
+
 def set_global_seed(seed: int, deterministic_ops: bool = False) -> None:
     """Seed Python, numpy and TensorFlow from the one `seed` parameter.
 

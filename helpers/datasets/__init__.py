@@ -10,6 +10,7 @@ Loading checks everything before returning, and reports all problems found toget
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
@@ -121,9 +122,10 @@ def pool_and_split(dataset: Dataset, test_fraction: float, seed: int) -> Dataset
     labels = np.concatenate([dataset.y_train, dataset.y_test])
     train, test = stratified_indices(labels, test_fraction, seed,
                                      f"{dataset.name} (pooled training and test images)")
-    return Dataset(dataset.name, images[train], labels[train], images[test], labels[test],
-                   dataset.class_names, f"{dataset.source}; pooled and re-split "
-                   f"{1 - test_fraction:g}/{test_fraction:g} with seed {seed}", dataset.files)
+    return dataclasses.replace(
+        dataset, x_train=images[train], y_train=labels[train], x_test=images[test],
+        y_test=labels[test], source=f"{dataset.source}; pooled and re-split "
+        f"{1 - test_fraction:g}/{test_fraction:g} with seed {seed}")
 
 
 def subsample(dataset: Dataset, max_train_images: int, max_test_images: int,
@@ -131,9 +133,9 @@ def subsample(dataset: Dataset, max_train_images: int, max_test_images: int,
     """A smaller copy of the dataset for quick runs; class shares are preserved."""
     train = stratified_subset(dataset.y_train, max_train_images, seed)
     test = stratified_subset(dataset.y_test, max_test_images, seed)
-    return Dataset(dataset.name, dataset.x_train[train], dataset.y_train[train],
-                   dataset.x_test[test], dataset.y_test[test], dataset.class_names,
-                   dataset.source, dataset.files)
+    return dataclasses.replace(dataset, x_train=dataset.x_train[train],
+                               y_train=dataset.y_train[train], x_test=dataset.x_test[test],
+                               y_test=dataset.y_test[test])
 
 
 def write_dataset(run_dir: str | Path, dataset: Dataset) -> list[str]:
@@ -148,7 +150,9 @@ def write_dataset(run_dir: str | Path, dataset: Dataset) -> list[str]:
         image_shape=list(dataset.image_shape), train_images=int(len(dataset.y_train)),
         test_images=int(len(dataset.y_test)), source=dataset.source,
         files=[{"path": str(path), "sha256": artifacts.file_sha256(path)}
-               for path in dataset.files]))
+               for path in dataset.files],
+        skipped=[dataclasses.asdict(skipped) for skipped in dataset.skipped],
+        automatic=dataset.automatic))
     return [artifacts.DATASET_ARRAYS, DatasetRecord.FILE]
 
 

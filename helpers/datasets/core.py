@@ -74,6 +74,10 @@ class Dataset:
     class_names: tuple[str, ...]
     source: str
     files: tuple[Path, ...] = field(default_factory=tuple)
+    # Image folders only: what the listing left out (image_folders.Skipped), and the
+    # parameters set to "auto" with the value chosen and why.
+    skipped: tuple = ()
+    automatic: dict[str, str] = field(default_factory=dict)
 
     @property
     def image_shape(self) -> tuple[int, ...]:

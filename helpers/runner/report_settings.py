@@ -201,7 +201,9 @@ def _epochs_text(records: RunRecords) -> str:
     stopping = f"early stopping after {patience} epochs without a lower validation loss"
     if patience >= training.epochs:
         stopping += " (as many as planned, so it cannot stop training early)"
-    return (f"{training.epochs_run} of {training.epochs} planned; {stopping}; the weights of "
+    planned = (f"{training.epochs} planned (chosen for the data: epochs auto)"
+               if training.epochs_auto else f"{training.epochs} planned")
+    return (f"{training.epochs_run} of {planned}; {stopping}; the weights of "
             f"epoch {training.best_epoch}, the lowest validation loss, are kept")
 
 

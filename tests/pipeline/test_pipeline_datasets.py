@@ -71,3 +71,25 @@ def test_each_dataset_runs_through_all_six_notebooks(tmp_path: Path, dataset: st
     assert metrics["test_accuracy"] > 0.5, metrics["test_accuracy"]  # chance is 0.1
     for name in FIGURES:
         assert artifacts.figure_path(run_dir, name).stat().st_size > 5_000, name
+
+
+def test_a_zip_of_photos_from_a_mac_loads_with_size_and_colour_left_to_auto(tmp_path: Path) -> None:
+    from photos import write_photo_folders, zip_folder
+
+    photos = write_photo_folders(tmp_path / "photos", per_class=20)
+    archive = zip_folder(photos, tmp_path / "photos.zip", top_folder=True)
+    run_dir = tmp_path / "run"
+    # Only the path: image_size and color_mode are auto; 01 is what this test reads.
+    result = run_pipeline("-f", "params/folder.yaml", "-p", "train_path", str(archive),
+                          "-p", "test_path", "null",
+                          "--run-dir", str(run_dir), "--to", "02_preprocess")
+    assert result.returncode == 0, result.stdout + result.stderr
+    info = json.loads((run_dir / artifacts.DATASET_INFO).read_text())
+    assert info["class_names"] == ["circle", "square", "triangle"]
+    assert info["image_shape"] == [32, 32, 3]
+    assert {entry["reason"]: entry["count"] for entry in info["skipped"]} == {
+        "hidden": 3 * 22 + 1, "macos_archive": 1, "system": 6, "not_image": 3,
+        "outside_classes": 1}
+    assert info["files"][0]["path"] == str(archive)
+    loaded = (run_dir / "01_load_data.ipynb").read_text()
+    assert "67 hidden files and folders" in loaded and "was left to `auto`" in loaded

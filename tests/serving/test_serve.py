@@ -128,6 +128,23 @@ def test_uploads_are_converted_like_the_training_images() -> None:
     assert predict.image_to_pixels(encoded(pixels), (32, 32, 3)).shape == (32, 32, 3)
 
 
+def test_a_photo_stored_sideways_is_predicted_upright(client: TestClient, test_set) -> None:
+    # A phone saves a photo turned, with EXIF orientation 6 ("turn 90° clockwise to view"):
+    # the API must see the picture the phone shows, not the stored one.
+    upright = test_set[0][0]
+    stored = Image.fromarray(upright[..., 0]).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.save(buffer, format="PNG", exif=exif)
+    sideways = client.post("/predict", files={"file": ("phone.png", buffer.getvalue(),
+                                                       "image/png")})
+    as_seen = client.post("/predict/pixels", json={"image": upright.tolist()})
+    assert sideways.status_code == 200
+    assert sideways.json()["predictions"] == as_seen.json()["predictions"]
+    assert np.array_equal(predict.image_to_pixels(buffer.getvalue(), upright.shape), upright)
+
+
 def multipart_text() -> dict:
     return {"files": {"file": ("notes.txt", b"just some text", "text/plain")}}
 

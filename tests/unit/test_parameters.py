@@ -46,7 +46,8 @@ def test_override_values_are_typed(text: str, value: object) -> None:
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("epochs", "null", "parameter 'epochs': input should be a valid integer, got None"),
+    ("epochs", "null", "parameter 'epochs': input should be a valid integer or input should "
+     "be 'auto', got None"),
     ("epochs", "ten", "parameter 'epochs': input should be a valid integer"),
     ("epochs", "0", "parameter 'epochs': input should be greater than or equal to 1"),
     ("batch_size", "true", "parameter 'batch_size': input should be a valid integer"),

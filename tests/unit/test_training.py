@@ -182,3 +182,24 @@ def test_a_run_killed_after_its_patience_ran_out_trains_no_more(tmp_path: Path) 
          "train_seconds": 1.0, "best_val_loss": 0.4}))
     result = training.fit(compiled_tiny_model(4), **arguments)
     assert list(result.history["epoch"]) == [1, 2] and result.epochs_run == 2
+
+
+@pytest.mark.parametrize(("steps_per_epoch", "epochs", "patience"), [
+    (422, 10, 4),    # Fashion-MNIST's 54,000 training images in batches of 128: as before
+    (100, 10, 4),    # 1,000 steps in 10 epochs: still the usual 10
+    (7, 143, 15),    # 810 photos in batches of 128: 1,001 steps, patience 10% of the epochs
+    (1, 200, 20),    # a handful of images: capped
+])
+def test_auto_epochs_give_small_datasets_enough_steps(steps_per_epoch: int, epochs: int,
+                                                      patience: int) -> None:
+    length = training.training_length("auto", 4, steps_per_epoch)
+    assert (length.epochs, length.early_stopping_patience, length.chosen) == (epochs, patience,
+                                                                              True)
+    assert f"**{epochs} epochs**" in length.explanation[0]
+    assert (len(length.explanation) == 2) == (patience != 4)
+
+
+def test_epochs_the_user_sets_are_kept() -> None:
+    length = training.training_length(6, 4, 7)
+    assert (length.epochs, length.early_stopping_patience, length.chosen,
+            length.explanation) == (6, 4, False, ())
