@@ -44,8 +44,9 @@ class TrainingResult:
 # before "auto" existed (Fashion-MNIST's 54,000 images give 4,220 steps of 128 in them); a
 # small one for as many epochs as it takes to reach AUTO_MIN_STEPS optimizer steps, since
 # what a model learns grows with its steps, not its epochs: 810 photos in batches of 128 are
-# 7 steps an epoch, and 10 epochs (70 steps) left a 3-class model near chance. Early
-# stopping on validation ends the run sooner when validation loss stops falling.
+# 7 steps an epoch; 6 epochs of them gave 0.55 test accuracy on 3 classes, 30 epochs 0.927
+# (issue 31). Early stopping on validation ends the run sooner when validation loss stops
+# falling, so a generous minimum costs seconds on such a set.
 AUTO_MIN_EPOCHS = 10
 AUTO_MIN_STEPS = 1000
 AUTO_MAX_EPOCHS = 200
