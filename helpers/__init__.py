@@ -11,8 +11,6 @@ import platform
 
 from helpers import onednn
 
-# TensorFlow's C++ start-up chatter (oneDNN and CPU-feature notices) would otherwise fill
-# every notebook's first output. Warnings and errors still show; set the variable to 0
-# before importing helpers to see everything.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-onednn.choose(os.environ, platform.machine())  # before anything imports TensorFlow
+# The one side effect of importing helpers (docs/devices.md): TF_ENABLE_ONEDNN_OPTS
+# on x86 CPUs, set before anything imports TensorFlow, which reads it once at start-up.
+onednn.choose(os.environ, platform.machine())

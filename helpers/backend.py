@@ -13,6 +13,11 @@ import os
 
 from helpers.streams import native_stderr_to
 
+# TensorFlow's C++ start-up chatter (CPU-feature notices) would otherwise fill every
+# notebook's first output; set where TensorFlow is imported, so importing helpers alone
+# leaves the environment as it was. Warnings and errors still show; set the variable to 0
+# before importing helpers.backend to see everything.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 with native_stderr_to(os.devnull):
     import keras
     import tensorflow as tf

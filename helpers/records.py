@@ -2,7 +2,7 @@
 write them: every notebook's "save" cell is one call here, and the runner, the report and
 serving read the same models back.
 
-    01_load_data   dataset.json       DatasetRecord    (datasets.write_dataset)
+    01_load_data   dataset.json       DatasetRecord    (save_dataset)
     02_preprocess  preprocess.json    PreprocessRecord (save_split, with split.npz)
     03_build_model model.json         ModelRecord      (save_untrained_model)
     04_train       training.json      TrainingRecord   (save_trained_model, with model.keras)
@@ -11,14 +11,18 @@ serving read the same models back.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from helpers import artifacts, onednn
 from helpers.parameters import RunParameters
+
+if TYPE_CHECKING:
+    from helpers.datasets import Dataset
 
 # The architecture parameters 03 builds from; model.json records them as they were.
 ARCHITECTURE_PARAMETERS = ("architecture", "hidden_units", "layers", "conv_filters",
@@ -154,6 +158,22 @@ def save_split(run_dir: str | Path, train_indices: np.ndarray, validation_indice
         validation_images=len(validation_indices), test_images=int(test_images),
         pixel_scale=pixel_scale))
     return [artifacts.SPLIT_INDICES, PreprocessRecord.FILE]
+
+
+def save_dataset(run_dir: str | Path, dataset: Dataset) -> list[str]:
+    """01's outputs: the raw arrays and dataset.json (with file checksums); the names written."""
+    artifacts.write_arrays(artifacts.artifact_path(run_dir, artifacts.DATASET_ARRAYS),
+                           x_train=dataset.x_train, y_train=dataset.y_train,
+                           x_test=dataset.x_test, y_test=dataset.y_test)
+    write_record(run_dir, DatasetRecord(
+        name=dataset.name, class_names=list(dataset.class_names),
+        image_shape=list(dataset.image_shape), train_images=int(len(dataset.y_train)),
+        test_images=int(len(dataset.y_test)), source=dataset.source,
+        files=[{"path": str(path), "sha256": artifacts.file_sha256(path)}
+               for path in dataset.files],
+        skipped=[dataclasses.asdict(skipped) for skipped in dataset.skipped],
+        automatic=dataset.automatic))
+    return [artifacts.DATASET_ARRAYS, DatasetRecord.FILE]
 
 
 def save_untrained_model(run_dir: str | Path, model: Any, parameter_counts: dict[str, int],

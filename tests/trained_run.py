@@ -25,7 +25,7 @@ def build_trained_run(run_dir: Path, train_images: int = 4000, test_images: int 
     """Write dataset, split, a two-epoch model, predictions and metrics into run_dir."""
     data = datasets.subsample(datasets.load_dataset("fashion_mnist", download=False), train_images,
                               test_images, seed)
-    datasets.write_dataset(run_dir, data)
+    records.save_dataset(run_dir, data)
     train_indices, val_indices = preprocess.stratified_split(data.y_train, 0.1, seed)
     records.save_split(run_dir, train_indices, val_indices, len(data.y_test),
                        parameters.validate({"val_fraction": 0.1, "seed": seed}),
@@ -63,7 +63,7 @@ def build_synthetic_run(run_dir: Path, image_shape: tuple[int, int, int],
                 np.arange(count, dtype=np.int64) % classes)
 
     (x_train, y_train), (x_test, y_test) = images(120), images(30)
-    datasets.write_dataset(run_dir, datasets.Dataset("synthetic", x_train, y_train, x_test,
+    records.save_dataset(run_dir, datasets.Dataset("synthetic", x_train, y_train, x_test,
                                                      y_test, class_names, "random"))
     train_indices, val_indices = preprocess.stratified_split(y_train, 0.2, seed)
     records.save_split(run_dir, train_indices, val_indices, len(y_test),

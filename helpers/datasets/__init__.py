@@ -45,7 +45,7 @@ __all__ = [
     "COLOR_MODES", "IMAGE_SUFFIXES", "MAX_REPORTED_PROBLEMS", "Dataset", "DatasetFormatError",
     "DatasetNotFoundError", "Problems", "convert_image", "decode_image", "load_dataset", "read_idx",
     "FASHION_MNIST_CLASSES", "SUPPORTED_DATASETS", "CLASS_COUNTS", "LOAD_PARAMETERS",
-    "subsample", "pool_and_split", "write_dataset", "read_dataset_info",
+    "subsample", "pool_and_split", "read_dataset_info",
 ]
 
 EMBEDDED_DATASET = "mnist_5k"
@@ -136,24 +136,6 @@ def subsample(dataset: Dataset, max_train_images: int, max_test_images: int,
     return dataclasses.replace(dataset, x_train=dataset.x_train[train],
                                y_train=dataset.y_train[train], x_test=dataset.x_test[test],
                                y_test=dataset.y_test[test])
-
-
-def write_dataset(run_dir: str | Path, dataset: Dataset) -> list[str]:
-    """01's outputs: the raw arrays and dataset.json (with file checksums); the names written."""
-    from helpers.records import DatasetRecord, write_record
-
-    artifacts.write_arrays(artifacts.artifact_path(run_dir, artifacts.DATASET_ARRAYS),
-                           x_train=dataset.x_train, y_train=dataset.y_train,
-                           x_test=dataset.x_test, y_test=dataset.y_test)
-    write_record(run_dir, DatasetRecord(
-        name=dataset.name, class_names=list(dataset.class_names),
-        image_shape=list(dataset.image_shape), train_images=int(len(dataset.y_train)),
-        test_images=int(len(dataset.y_test)), source=dataset.source,
-        files=[{"path": str(path), "sha256": artifacts.file_sha256(path)}
-               for path in dataset.files],
-        skipped=[dataclasses.asdict(skipped) for skipped in dataset.skipped],
-        automatic=dataset.automatic))
-    return [artifacts.DATASET_ARRAYS, DatasetRecord.FILE]
 
 
 def read_dataset_info(run_dir: str | Path) -> dict:

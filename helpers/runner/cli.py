@@ -43,8 +43,10 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
         notebooks_dir: Path, cell_timeout: float | None, overwrite: bool,
         from_step: str | None, to_step: str | None) -> None:
     """Check every parameter, then run the notebooks."""
+    from helpers.runner.sweep_comparisons import run_variants
+
     execute.run(parameters_file, overrides, run_dir, notebooks_dir.resolve(), cell_timeout,
-                overwrite, from_step, to_step)
+                overwrite, from_step, to_step, comparisons=run_variants)
 
 
 @cli.command(help="(Re)build a run's report.html, and report.pdf where a headless Chromium "

@@ -172,14 +172,15 @@ def _resumable_state(run_dir: Path, holds_files: bool, overwrite: bool,
 def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Path | None,
         notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float | None = None,
         overwrite: bool = False, from_step: str | None = None, to_step: str | None = None,
-        log: Callable[..., None] = _print_flushed, comparisons: bool = True) -> Path:
+        log: Callable[..., None] = _print_flushed,
+        comparisons: Callable[..., Path] | None = None) -> Path:
     """Check every parameter, plan the steps, then run the notebooks into one run directory.
 
     A new run directory runs every step. An unfinished one (killed, or stopped by --to) is
     continued: finished steps whose fingerprint is unchanged are skipped. A finished one is
     refused unless --from re-runs its later steps or --overwrite starts it afresh.
-    The file's `comparisons` (unless `comparisons` is False, as for a sweep's points) run
-    under <run_dir>/comparisons/ before 08_conclusion, which reports them.
+    `comparisons` (sweep_comparisons.run_variants, passed in since the sweep imports this
+    module) runs the file's comparisons before 08_conclusion; a sweep's point passes none.
     """
     given = parameters.read_parameters_file(parameters_file)
     given.update({name: parameters.parse_override(value) for name, value in overrides})
@@ -213,7 +214,7 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     before_step = {}
     if (comparisons and checked.comparisons
             and any(step.runs and step.name == CONCLUSION_STEP for step in step_plan)):
-        before_step[CONCLUSION_STEP] = lambda: run_variants(
+        before_step[CONCLUSION_STEP] = lambda: comparisons(
             checked, Path(parameters_file), overrides, run_dir, notebooks_dir, cell_timeout, log)
     execute_steps(step_plan, parameters_by_step, run_dir, notebooks_dir, cell_timeout, log,
                   before_step)
@@ -228,23 +229,6 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     for line in report.lines():  # report.html, then report.pdf or how to get one
         log(line)
     return run_dir
-
-
-def run_variants(checked: parameters.RunParameters, parameters_file: Path,
-                 overrides: Sequence[tuple[str, str]], run_dir: Path, notebooks_dir: Path,
-                 cell_timeout: float | None, log: Callable[..., None]) -> Path:
-    """The file's comparisons, each variant run to 05_evaluate; their leaderboard.csv."""
-    from helpers.runner.sweep_comparisons import run_comparisons  # the sweep imports this
-
-    variants = checked.comparisons or []
-    log(f"comparisons: {len(variants)} variant{'s' if len(variants) != 1 else ''} of this run "
-        f"({', '.join(variant.name for variant in variants)}), each to 05_evaluate")
-    started = time.perf_counter()
-    board = run_comparisons(variants, parameters_file, overrides, run_dir, checked.model_dump(),
-                            notebooks_dir, cell_timeout, log)
-    log(f"comparisons: done in {time.perf_counter() - started:.1f} s, ranked on validation "
-        f"accuracy in {board}")
-    return board
 
 
 def execute_in_place(notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float = 1800) -> None:

@@ -5,23 +5,25 @@
     <run_dir>/comparisons/logs/<variant>.log  every line the variant printed
     <run_dir>/comparisons/leaderboard.csv     the run and its variants, ranked on validation
 
-execute.run calls run_comparisons before 08_conclusion, which reports the table
-(helpers.brief_comparisons). Each variant is the same params file and `-p` overrides plus the
-variant's own values; a continued run keeps the variants that finished (the sweep's study).
+The command line gives execute.run run_variants, which it calls before 08_conclusion; 08
+reports the table (helpers.brief_comparisons). Each variant is the same params file and `-p`
+overrides plus the variant's own values; a continued run keeps the variants that finished
+(the sweep's study).
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from optuna.trial import TrialState
 
 from helpers import brief_comparisons
-from helpers.parameters import Comparison
+from helpers.parameters import Comparison, RunParameters
 from helpers.runner import leaderboard
 from helpers.runner import sweep_trials as trials
 from helpers.runner.sweep import SweepIncompleteError, prepare, run_workers, why_not_finished
@@ -109,3 +111,18 @@ def write_leaderboard(run_dir: Path, variants: Sequence[Comparison],
                for variant in variants}
     table.insert(2, brief_comparisons.CHANGED_COLUMN, table["run"].map(changed).fillna(""))
     return leaderboard.write_csv(table, folder / brief_comparisons.LEADERBOARD_FILE)
+
+
+def run_variants(checked: RunParameters, parameters_file: Path,
+                 overrides: Sequence[tuple[str, str]], run_dir: Path, notebooks_dir: Path,
+                 cell_timeout: float | None, log: Callable[..., None]) -> Path:
+    """The file's comparisons, each variant run to 05_evaluate; their leaderboard.csv."""
+    variants = checked.comparisons or []
+    log(f"comparisons: {len(variants)} variant{'s' if len(variants) != 1 else ''} of this run "
+        f"({', '.join(variant.name for variant in variants)}), each to 05_evaluate")
+    started = time.perf_counter()
+    board = run_comparisons(variants, parameters_file, overrides, run_dir, checked.model_dump(),
+                            notebooks_dir, cell_timeout, log)
+    log(f"comparisons: done in {time.perf_counter() - started:.1f} s, ranked on validation "
+        f"accuracy in {board}")
+    return board

@@ -56,3 +56,60 @@ def test_serving_runs_models_through_inference_not_the_export_stage() -> None:
     for path in (PACKAGE / "serving").rglob("*.py"):
         assert not {name for name in imported_modules(path)
                     if name.startswith(("helpers.export", "helpers.training"))}, path.name
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Which helpers modules each one imports, imports inside functions included: an import
+    moved into a function still makes a cycle, only a later one."""
+    modules = {module_name(path): path for path in python_files()}
+
+    def known(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    return {name: {target for imported in imported_modules(path)
+                   if (target := known(imported)) and target not in (name, "helpers")}
+            for name, path in modules.items()}
+
+
+def test_helpers_modules_import_each_other_without_a_cycle() -> None:
+    graph, finished, path = import_graph(), set(), []
+
+    def visit(module: str) -> None:
+        if module in path:
+            raise AssertionError("import cycle: " + " -> ".join(
+                [*path[path.index(module):], module]))
+        if module in finished:
+            return
+        path.append(module)
+        for imported in sorted(graph[module]):
+            visit(imported)
+        path.pop()
+        finished.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+
+
+def test_importing_helpers_sets_only_the_documented_onednn_default() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = ("import json, os; before = dict(os.environ); import helpers; "
+              "print(json.dumps({k: v for k, v in os.environ.items() if before.get(k) != v}))")
+    environment = {name: value for name, value in os.environ.items()
+                   if name not in ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL")
+                   and not name.startswith("IMGCLF_")}
+    changed = json.loads(subprocess.run([sys.executable, "-c", script], env=environment,
+                                        capture_output=True, text=True, check=True).stdout)
+    from helpers import onednn
+
+    assert set(changed) <= {onednn.VARIABLE, onednn.MARK}
