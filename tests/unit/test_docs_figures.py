@@ -294,3 +294,19 @@ def test_anchors_into_results_from_code_and_params_exist() -> None:
                 if name.endswith("results.md") and anchor not in known:
                     missing.append(f"{path.relative_to(ROOT)}: {anchor}")
     assert not missing, missing
+
+
+def test_results_page_names_the_references_commits_and_cpus() -> None:
+    """A re-run reference changes its commit (and maybe CPU): the page must say so."""
+    text = " ".join(RESULTS.read_text().split())
+    cpus = read_json(MEASUREMENTS / "cpus.json")["cpus"]
+    for name in ("default", "best"):
+        manifest = read_json(REFERENCES / name / "manifest.json")
+        assert f"clean clone of {manifest['git']['commit'][:7]}" in text, name
+        assert manifest["machine"]["processor"] == cpus["epyc-bf16"]["processor"]
+        training = read_json(REFERENCES / name / "training.json")
+        assert training["compute_dtype_policy"] == cpus["epyc-bf16"]["auto_precision"]
+    runs = read_json(REFERENCES / "best" / "metrics.json")["seeds"]["runs"]
+    later = [run for run in runs if run["seed"] != 42]
+    assert {run["processor"] for run in later} == {cpus["xeon-amx"]["processor"]}
+    assert f"seeds 43 and 44 are from {later[0]['commit']} on the Xeon AMX" in text
