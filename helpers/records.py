@@ -7,6 +7,9 @@ serving read the same models back.
     03_build_model model.json         ModelRecord      (save_untrained_model)
     04_train       training.json      TrainingRecord   (save_trained_model, with model.keras)
     05_evaluate    metrics.json       MetricsRecord    (save_evaluation)
+
+A record field named after a parameter holds the run's value of it (from_parameters): a record
+that should hold a new parameter needs only the field, no copying by hand.
 """
 
 from __future__ import annotations
@@ -129,6 +132,29 @@ class MetricsRecord(Record):
 RecordType = TypeVar("RecordType", bound=Record)
 
 
+def parameter_values(kind: type[Record], parameters: RunParameters) -> dict[str, Any]:
+    """The run's values of the parameters a record's fields are named after."""
+    return {name: getattr(parameters, name) for name in kind.model_fields
+            if name in RunParameters.model_fields}
+
+
+def from_parameters(kind: type[RecordType], parameters: RunParameters, /,
+                    **values: Any) -> RecordType:
+    """A record whose fields named after a parameter hold the run's value of it.
+
+    A record that should hold a new parameter needs only the field. `values` give the other
+    fields, and win over a parameter's value (04's resolved epochs, model.json's architecture);
+    `kind` and `parameters` are positional, so a field may be called `parameters`.
+    """
+    return kind(**{**parameter_values(kind, parameters), **values})
+
+
+def augmentation_values(parameters: RunParameters) -> dict[str, Any]:
+    """The augment_* parameters without their prefix, as training.json's augmentation."""
+    return {name.removeprefix("augment_"): getattr(parameters, name)
+            for name in RunParameters.model_fields if name.startswith("augment_")}
+
+
 def write_record(run_dir: str | Path, record: Record) -> Path:
     """Write a record to its file in the run directory (atomically)."""
     return artifacts.write_json(artifacts.artifact_path(run_dir, record.FILE),
@@ -152,9 +178,8 @@ def save_split(run_dir: str | Path, train_indices: np.ndarray, validation_indice
     """02's outputs: the split's indices (split.npz) and preprocess.json; the names written."""
     artifacts.write_arrays(artifacts.artifact_path(run_dir, artifacts.SPLIT_INDICES),
                            train=train_indices, validation=validation_indices)
-    write_record(run_dir, PreprocessRecord(
-        val_fraction=parameters.val_fraction, seed=parameters.seed,
-        label_encoding=parameters.label_encoding, train_images=len(train_indices),
+    write_record(run_dir, from_parameters(
+        PreprocessRecord, parameters, train_images=len(train_indices),
         validation_images=len(validation_indices), test_images=int(test_images),
         pixel_scale=pixel_scale))
     return [artifacts.SPLIT_INDICES, PreprocessRecord.FILE]
@@ -180,10 +205,10 @@ def save_untrained_model(run_dir: str | Path, model: Any, parameter_counts: dict
                          parameters: RunParameters, compute_dtype_policy: str) -> list[str]:
     """03's outputs: the untrained model and model.json; the names written."""
     artifacts.save_with(artifacts.artifact_path(run_dir, artifacts.UNTRAINED_MODEL), model.save)
-    write_record(run_dir, ModelRecord(
-        parameters=parameter_counts,
+    write_record(run_dir, from_parameters(
+        ModelRecord, parameters, parameters=parameter_counts,
         architecture={name: getattr(parameters, name) for name in ARCHITECTURE_PARAMETERS},
-        compute_dtype_policy=compute_dtype_policy, seed=parameters.seed))
+        compute_dtype_policy=compute_dtype_policy))
     return [artifacts.UNTRAINED_MODEL, ModelRecord.FILE]
 
 
@@ -196,27 +221,18 @@ def save_trained_model(run_dir: str | Path, model: Any, result: Any,
     `result` is training.fit's TrainingResult; `model` the model to keep (computing in float32);
     `length` training.training_length's TrainingLength (the epochs and patience it resolved).
     """
-    epochs = length.epochs if length else parameters.epochs
-    patience = length.early_stopping_patience if length else parameters.early_stopping_patience
     artifacts.save_with(artifacts.artifact_path(run_dir, artifacts.MODEL), model.save)
     artifacts.write_text(artifacts.artifact_path(run_dir, artifacts.HISTORY),
                          result.history.to_csv(index=False))
-    write_record(run_dir, TrainingRecord(
-        train_seconds=round(result.train_seconds, 2), epochs_run=result.epochs_run,
-        best_epoch=result.best_epoch, learning_rate=parameters.learning_rate,
-        lr_schedule=parameters.lr_schedule, batch_size=parameters.batch_size,
-        global_batch_size=global_batch_size, epochs=epochs,
-        epochs_auto=bool(length and length.chosen),
-        label_smoothing=parameters.label_smoothing, ema_momentum=parameters.ema_momentum,
-        seed=parameters.seed,
-        augmentation={"flip": parameters.augment_flip, "shift": parameters.augment_shift,
-                      "erase": parameters.augment_erase,
-                      "rotation": parameters.augment_rotation,
-                      "zoom": parameters.augment_zoom},
-        devices=list(devices), replicas=replicas, compute_dtype_policy=compute_dtype_policy,
-        onednn=onednn.state(), early_stopping_patience=patience,
-        resumed_after_epoch=result.resumed_after_epoch,
-        test_time_mirror=parameters.test_time_mirror))
+    resolved = ({"epochs": length.epochs, "early_stopping_patience":
+                 length.early_stopping_patience} if length else {})
+    write_record(run_dir, from_parameters(
+        TrainingRecord, parameters, **resolved, train_seconds=round(result.train_seconds, 2),
+        epochs_run=result.epochs_run, best_epoch=result.best_epoch,
+        global_batch_size=global_batch_size, epochs_auto=bool(length and length.chosen),
+        augmentation=augmentation_values(parameters), devices=list(devices),
+        replicas=replicas, compute_dtype_policy=compute_dtype_policy, onednn=onednn.state(),
+        resumed_after_epoch=result.resumed_after_epoch))
     return [artifacts.MODEL, artifacts.HISTORY, TrainingRecord.FILE]
 
 

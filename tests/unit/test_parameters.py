@@ -1,31 +1,138 @@
 """The parameter schema: in step with the notebooks' cells, and every bad value refused by name."""
 
 import ast
+import json
+import re
 from pathlib import Path
 
 import pytest
 
 from helpers import artifacts, datasets, parameters
 from helpers.parameters import ParameterError
-from helpers.runner import execute
+from helpers.runner import execute, parameter_table
 
 PARAMS_DIR = artifacts.PROJECT_ROOT / "params"
 
 
-def test_schema_and_notebook_parameters_cells_declare_the_same_names_and_defaults() -> None:
-    declared = execute.declared_parameters()
-    cells: dict[str, object] = {}
+@pytest.fixture(scope="module")
+def declared() -> dict[str, dict[str, dict]]:
+    """Each notebook's `parameters` cell, as papermill reads it."""
+    return execute.declared_parameters()
+
+
+def cell_problems(declared: dict, schema: dict[str, object]) -> list[str]:
+    """Where the notebooks' cells and the schema's defaults disagree (runner-only names aside)."""
+    problems, cells = [], {}
     for notebook, names in declared.items():
         for name, declaration in names.items():
             if name in parameters.RUNNER_PARAMETERS:
                 continue
             default = ast.literal_eval(declaration["default"])
-            assert cells.setdefault(name, default) == default, f"{name} differs in {notebook}"
-    schema_defaults = {name: default for name, default
-                       in parameters.RunParameters().model_dump().items()
-                       if name not in parameters.RUNNER_ONLY_PARAMETERS or name in cells}
-    assert set(cells) == set(schema_defaults)
-    assert cells == schema_defaults
+            if name not in schema:
+                problems.append(f"{name}: {notebook}'s parameters cell declares it, the schema "
+                                "(helpers/parameter_schema.py) lacks it")
+            elif default != schema[name]:
+                problems.append(f"{name}: {notebook} defaults to {default!r}, the schema to "
+                                f"{schema[name]!r}")
+            cells[name] = default
+    problems += [f"{name}: in the schema, but no notebook's parameters cell declares it (add "
+                 "it there, or to RUNNER_ONLY_PARAMETERS if the runner reads it)"
+                 for name in schema
+                 if name not in cells and name not in parameters.RUNNER_ONLY_PARAMETERS]
+    return problems
+
+
+def test_schema_and_notebook_parameters_cells_declare_the_same_names_and_defaults(
+        declared: dict) -> None:
+    assert cell_problems(declared, parameters.RunParameters().model_dump()) == []
+
+
+def code_outside_parameters_cells(notebook: str) -> str:
+    cells = json.loads((execute.NOTEBOOKS_DIR / f"{notebook}.ipynb").read_text())["cells"]
+    return "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"
+                     and "parameters" not in cell.get("metadata", {}).get("tags", []))
+
+
+def attributes_read_in_helpers() -> set[str]:
+    """Every `x.name` in helpers/ outside the schema: parameters a helper reads off `params`."""
+    schema_modules = {"parameter_schema.py", "parameters.py", "parameter_table.py"}
+    return {node.attr for path in (artifacts.PROJECT_ROOT / "helpers").rglob("*.py")
+            if path.name not in schema_modules
+            for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Attribute)}
+
+
+def unused_problems(declared: dict, names: list[str], code: dict[str, str],
+                    read_in_helpers: set[str]) -> list[str]:
+    """Parameters no code reads: a notebook reads its own by name, or passes `params` to a
+    helper that reads `params.name`; the runner-only ones are read in helpers/."""
+    problems = []
+    for name in names:
+        if name in parameters.RUNNER_ONLY_PARAMETERS:
+            if name not in read_in_helpers:
+                problems.append(f"{name}: a runner-only parameter nothing in helpers/ reads")
+            continue
+        for notebook in [notebook for notebook, cell in declared.items() if name in cell]:
+            passes_params = re.search(r"[(,]\s*params\s*[,)]", code[notebook])
+            if not re.search(rf"\b{name}\b", code[notebook]) and not (
+                    passes_params and name in read_in_helpers):
+                problems.append(f"{name}: {notebook} declares it but nothing reads it (neither "
+                                "its code cells nor a helper given `params`)")
+    return problems
+
+
+def test_every_parameter_is_read_by_the_notebook_that_declares_it_or_the_runner(
+        declared: dict) -> None:
+    code = {notebook: code_outside_parameters_cells(notebook) for notebook in declared}
+    assert unused_problems(declared, list(parameters.PARAMETER_NAMES), code,
+                           attributes_read_in_helpers()) == []
+
+
+@pytest.mark.parametrize("cell, schema, code, problem", [
+    ({"scratch": {"default": "1"}}, {}, "print(scratch)", "the schema (helpers/parameter_sch"),
+    ({"scratch": {"default": "1"}}, {"scratch": 2}, "print(scratch)", "defaults to 1, the sch"),
+    ({}, {"scratch": 1}, "", "no notebook's parameters cell declares it"),
+    ({"scratch": {"default": "1"}}, {"scratch": 1}, "print(other)", "nothing reads it"),
+    ({"scratch": {"default": "1"}}, {"scratch": 1}, "params.scratch_rate", "nothing reads it"),
+    ({"scratch": {"default": "1"}}, {"scratch": 1}, "print(params)", "nothing reads it"),
+])
+def test_a_parameter_missing_from_the_schema_a_cell_or_the_code_is_named(
+        cell: dict, schema: dict, code: str, problem: str) -> None:
+    declared = {"09_scratch": cell}
+    found = cell_problems(declared, schema) + unused_problems(
+        declared, list(schema), {"09_scratch": code}, set())
+    assert any(problem in message and "scratch" in message for message in found), found
+
+
+def test_a_runner_only_parameter_nothing_reads_is_named() -> None:
+    assert unused_problems({}, ["comparisons"], {}, set()) == [
+        "comparisons: a runner-only parameter nothing in helpers/ reads"]
+
+
+def test_every_parameter_has_a_meaning() -> None:
+    assert [name for name, field in parameters.RunParameters.model_fields.items()
+            if not field.description] == []
+
+
+def test_docs_parameter_table_is_generated_from_the_schema(declared: dict) -> None:
+    committed = parameter_table.committed_table(parameter_table.DOCS.read_text())
+    assert committed == parameter_table.markdown_table(declared), (
+        f"docs/runner.md's parameter table differs from the schema: run "
+        f"`{parameter_table.COMMAND}` and commit docs/runner.md")
+    assert "| `predictions_shown` | `15` | 05 |" in committed
+
+
+@pytest.mark.parametrize("numbers, column", [([4], "04"), ([1, 2, 3, 4, 5, 7], "01-05, 07"),
+                                             ([8, 6], "06, 08"), ([], "")])
+def test_notebook_column_joins_consecutive_numbers(numbers: list[int], column: str) -> None:
+    assert parameter_table.notebook_column(numbers) == column
+
+
+def test_table_rewrite_keeps_the_text_around_it() -> None:
+    text = f"intro\n{parameter_table.BEGIN}\nold\n{parameter_table.END}\nrest\n"
+    rewritten = parameter_table.with_table(text, "new\n")
+    assert rewritten == f"intro\n{parameter_table.BEGIN}\nnew\n{parameter_table.END}\nrest\n"
+    with pytest.raises(ValueError, match="markers are missing"):
+        parameter_table.with_table("no markers", "new\n")
 
 
 @pytest.mark.parametrize("path", sorted(PARAMS_DIR.rglob("*.yaml")), ids=lambda path: path.name)
