@@ -125,8 +125,7 @@ def process_alive(pid: int, started: str | None) -> bool:
         return False
     except PermissionError:
         pass  # someone else's process with that id: alive, but compare start times
-    now_started = process_start(pid)
-    return not started or now_started == "" or now_started == started
+    return not started or process_start(pid) in ("", started)
 
 
 def is_stale(trial: FrozenTrial, now: float, host: str, storage: BaseStorage) -> bool:
@@ -268,16 +267,12 @@ def queue_lock(path: Path) -> Iterator[None]:
     (duplicate_of).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as lock:
+    with open(path, "w") as lock:  # closing it releases the lock
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
         except OSError:
-            yield
-            return
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            pass
+        yield
 
 
 def next_trial(study: optuna.Study, storage: BaseStorage, lock: Path) -> optuna.Trial | None:
