@@ -5,24 +5,27 @@ which the storage grants to one process only (Optuna's own enqueue_trial mechani
 no point runs twice even with many workers on many machines. A worker that is killed
 leaves its trial RUNNING; the next command that finds it marks it failed (same machine: its
 process is gone; another machine: its heartbeat is older than STALE_AFTER_SECONDS) and
-enqueues the point again, whose run directory execute.run then resumes.
+Optuna's RetryHeartbeatStaleTrialCallback queues a copy of it: the same point, so the same
+run directory, which execute.run then resumes.
 """
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages import BaseStorage
+from optuna.exceptions import ExperimentalWarning, UpdateFinishedTrialError
+from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from helpers.parameters import ParameterError
@@ -43,7 +46,14 @@ def open_storage(storage: str | None, sweep_dir: Path) -> BaseStorage:
     """A database URL (sqlite:///..., postgresql://...), a journal file path, or by default
     the journal file in the sweep folder, which several processes may share."""
     if storage and "://" in storage:
-        return optuna.storages.RDBStorage(storage)
+        # Optuna's heartbeat: a worker stamps its trial in the database, by the database's
+        # clock (not each machine's), and optuna.storages.fail_stale_trials fails a trial
+        # not stamped for STALE_AFTER_SECONDS, then calls requeue.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            return RDBStorage(storage, heartbeat_interval=HEARTBEAT_SECONDS,
+                              grace_period=STALE_AFTER_SECONDS,
+                              heartbeat_stale_trial_callback=requeue)
     from optuna.storages.journal import JournalFileBackend
 
     path = Path(storage) if storage else sweep_dir / JOURNAL_FILE
@@ -115,18 +125,28 @@ def process_alive(pid: int, started: str | None) -> bool:
         return False
     except PermissionError:
         pass  # someone else's process with that id: alive, but compare start times
-    now_started = process_start(pid)
-    return not started or now_started == "" or now_started == started
+    return not started or process_start(pid) in ("", started)
 
 
-def is_stale(trial: FrozenTrial, now: float, host: str) -> bool:
-    """A RUNNING trial whose worker is gone."""
+def is_stale(trial: FrozenTrial, now: float, host: str, storage: BaseStorage) -> bool:
+    """A RUNNING trial whose worker is gone, by our checks where Optuna's fall short.
+
+    Optuna 5.1 has a heartbeat for databases only (RDBStorage: fail_stale_trials fails a
+    trial its grace period after the last beat, never one that never beat); a journal file,
+    our default and what --workers shares, has none. So ours: this machine's trial is stale
+    as soon as its process is gone, so that the same command run again at once resumes it
+    (Optuna would wait out the grace period); one killed before it said whose it is, after
+    STALE_AFTER_SECONDS; in a journal file, another machine's after as long without its
+    heartbeat attribute. Another machine's trial in a database is Optuna's to judge.
+    """
     worker = trial.user_attrs.get(WORKER)
     started = trial.datetime_start.timestamp() if trial.datetime_start else now
     if not worker:  # taken, then killed before it said whose it is
         return now - started > STALE_AFTER_SECONDS
     if worker["host"] == host:
         return not process_alive(worker["pid"], worker.get("started"))
+    if isinstance(storage, RDBStorage):
+        return False
     return now - trial.user_attrs.get(HEARTBEAT, started) > STALE_AFTER_SECONDS
 
 
@@ -136,23 +156,34 @@ def trial_id(storage: BaseStorage, study: optuna.Study, number: int) -> int:
     return storage.get_trial_id_from_study_id_trial_number(study_id, number)
 
 
+def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Optuna's retry of a failed trial: a WAITING copy with its point and parameters (so its
+    run directory), and retry_history naming the trials of the point it follows."""
+    trial = copy.deepcopy(trial)
+    trial.user_attrs = {POINT: trial.user_attrs[POINT]}  # not the dead worker's name or beat
+    RetryHeartbeatStaleTrialCallback()(study, trial)
+
+
 def fail_stale_trials(study: optuna.Study, storage: BaseStorage) -> list[FrozenTrial]:
-    """Mark trials of dead workers failed and enqueue their points again; those failed."""
-    failed = []
+    """Fail trials of dead workers and queue their points again (requeue); those failed."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     now, host = time.time(), socket.gethostname()
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not is_stale(trial, now, host):
-            continue
-        identifier = trial_id(storage, study, trial.number)
-        try:
-            storage.set_trial_user_attr(identifier, FAILURE, "its worker stopped")
-            # Atomic: of two processes failing the trial, the second gets an error.
-            storage.set_trial_state_values(identifier, state=TrialState.FAIL)
-        except UpdateFinishedTrialError:
-            continue
-        failed.append(trial)
-        enqueue(study, trial.user_attrs[POINT], trial.system_attrs.get("fixed_params", {}))
-    return failed
+    with warnings.catch_warnings():  # Optuna's heartbeat and retry are experimental
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # a database's heartbeats; else nothing
+        for trial in running:
+            if not is_stale(trial, now, host, storage):
+                continue
+            identifier = trial_id(storage, study, trial.number)
+            try:
+                # Atomic: of two processes failing a trial, the second gets False or an error.
+                if storage.set_trial_state_values(identifier, state=TrialState.FAIL):
+                    requeue(study, storage.get_trial(identifier))
+            except UpdateFinishedTrialError:
+                continue
+        retried = {number for trial in study.get_trials(deepcopy=False)
+                   for number in RetryHeartbeatStaleTrialCallback.retry_history(trial)[-1:]}
+    return [trial for trial in running if trial.number in retried]
 
 
 def enqueue(study: optuna.Study, name: str, fixed: dict[str, Any]) -> None:
@@ -196,6 +227,7 @@ def claim_next(study: optuna.Study, storage: BaseStorage) -> optuna.Trial | None
                 continue
         except UpdateFinishedTrialError:
             continue
+        beat(storage, identifier)  # first: Optuna never fails a trial that never beat
         storage.set_trial_user_attr(identifier, WORKER, this_worker())
         return optuna.Trial(study, identifier)
     return None
@@ -235,16 +267,12 @@ def queue_lock(path: Path) -> Iterator[None]:
     (duplicate_of).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as lock:
+    with open(path, "w") as lock:  # closing it releases the lock
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
         except OSError:
-            yield
-            return
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            pass
+        yield
 
 
 def next_trial(study: optuna.Study, storage: BaseStorage, lock: Path) -> optuna.Trial | None:
@@ -254,26 +282,36 @@ def next_trial(study: optuna.Study, storage: BaseStorage, lock: Path) -> optuna.
         return claim_next(study, storage)
 
 
-class Heartbeat:
-    """While a trial runs, stamp it every HEARTBEAT_SECONDS so other machines see it alive."""
+def beat(storage: BaseStorage, identifier: int) -> None:
+    """Stamp a running trial: Optuna's heartbeat in a database, our attribute in a journal."""
+    if isinstance(storage, RDBStorage):
+        storage.record_heartbeat(identifier)
+    else:
+        storage.set_trial_user_attr(identifier, HEARTBEAT, time.time())
 
-    def __init__(self, storage: BaseStorage, identifier: int) -> None:
-        self._storage, self._trial_id = storage, identifier
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
 
-    def _beat(self) -> None:
-        while not self._stop.is_set():
+@contextmanager
+def heartbeat(storage: BaseStorage, identifier: int) -> Iterator[None]:
+    """While a trial runs, stamp it every HEARTBEAT_SECONDS so other machines see it alive.
+
+    Optuna's own heartbeat thread is private to study.optimize, which takes its trial with
+    study.ask (outside our queue lock, and sampling a new trial when the queue is empty), and
+    it stops at the first write that fails; the trial, though alive, would go stale and
+    another machine would train its point a second time. This one skips a missed beat.
+    """
+    stop = threading.Event()
+
+    def beat_until_stopped() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
             try:
-                self._storage.set_trial_user_attr(self._trial_id, HEARTBEAT, time.time())
+                beat(storage, identifier)
             except Exception:  # noqa: BLE001 - a missed beat must not stop the training
                 pass
-            self._stop.wait(HEARTBEAT_SECONDS)
 
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    thread = threading.Thread(target=beat_until_stopped, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

@@ -82,7 +82,7 @@ def run_point(study: optuna.Study, storage: optuna.storages.BaseStorage,
               f"{trials.this_worker()['pid']} at {datetime.now(timezone.utc):%H:%M:%S} UTC")
     started = time.perf_counter()
     try:
-        with trials.Heartbeat(storage, trials.trial_id(storage, study, trial.number)):
+        with trials.heartbeat(storage, trials.trial_id(storage, study, trial.number)):
             run_dir = execute.run(point.parameters_file, point.overrides,
                                   spec.sweep_dir / point.name, spec.notebooks_dir,
                                   spec.cell_timeout, to_step=spec.to_step, log=point_log,

@@ -5,6 +5,7 @@ import multiprocessing
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import optuna
@@ -188,3 +189,59 @@ def test_a_changed_sweep_is_refused(tmp_path: Path) -> None:
         trials.check_definition(study, points(tmp_path, "1,2,3"))
     with pytest.raises(ParameterError, match="started with --to None, not 05_evaluate"):
         trials.check_definition(study, points(tmp_path, "1,2"), "05_evaluate")
+
+
+def stale_database_trial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A sweep in SQLite whose trial 0 was taken on another machine that then stopped beating."""
+    monkeypatch.setattr(trials, "STALE_AFTER_SECONDS", 1)  # Optuna's grace period
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    storage = trials.open_storage(url, tmp_path / "sweep")
+    study = trials.open_study(storage, "sweep")
+    sweep_points = points(tmp_path, "1,2")
+    trials.enqueue_missing(study, sweep_points)
+    trial = trials.claim_next(study, storage)  # its first heartbeat
+    storage.set_trial_user_attr(trial._trial_id, trials.WORKER,
+                                {"host": "elsewhere", "pid": 1, "started": None})
+    assert trials.fail_stale_trials(study, storage) == []  # beaten within the grace period
+    time.sleep(2.5)  # SQLite's clock counts whole seconds
+    return url, storage, study, sweep_points
+
+
+def test_a_database_trial_whose_heartbeat_went_stale_is_retried_by_optuna(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, storage, study, _ = stale_database_trial(tmp_path, monkeypatch)
+    assert [trial.number for trial in trials.fail_stale_trials(study, storage)] == [0]
+    retry = study.get_trials()[-1]
+    assert [trial.state for trial in study.get_trials()] == [
+        TrialState.FAIL, TrialState.WAITING, TrialState.WAITING]
+    # The same point (so the same run directory) and parameters, not the dead worker's name.
+    assert retry.user_attrs == {trials.POINT: "epochs-1"}
+    assert retry.system_attrs["fixed_params"] == {"epochs": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        assert optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(retry) == 0
+    assert trials.fail_stale_trials(study, storage) == []  # failed and queued once
+
+
+def test_a_retried_point_resumes_its_run_directory(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpers.runner import execute, leaderboard, sweep_worker
+
+    url, _, _, sweep_points = stale_database_trial(tmp_path, monkeypatch)
+    ran = []
+
+    def run(parameters_file, overrides, run_dir, *args, **kwargs):
+        ran.append(run_dir)
+        return run_dir
+
+    monkeypatch.setattr(execute, "run", run)
+    monkeypatch.setattr(leaderboard, "run_result", lambda run_dir: leaderboard.RunResult(
+        0.9, None, None, None, 1, 1.0, 1))
+    spec = sweep_worker.SweepSpec("sweep", tmp_path / "sweep", url, tuple(sweep_points))
+    sweep_worker.work(spec, lambda *args, **kwargs: None)
+    sweep_dir = tmp_path / "sweep"
+    assert sorted(ran) == [sweep_dir / "epochs-1", sweep_dir / "epochs-2"]
+    study = optuna.load_study(study_name="sweep", storage=url)
+    assert [(trial.user_attrs[trials.POINT], trial.state) for trial in study.get_trials()] == [
+        ("epochs-1", TrialState.FAIL), ("epochs-2", TrialState.COMPLETE),
+        ("epochs-1", TrialState.COMPLETE)]
