@@ -8,7 +8,7 @@ RUN_DIR ?=
 RUN ?= $(shell ls -td reports/runs/*/ 2>/dev/null | head -1)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test lock lab report reference notebooks data example-data lint clean serve loadtest bench tensorboard
+.PHONY: run test test-fast lock lab report reference notebooks data example-data lint clean serve loadtest bench tensorboard
 
 # pyproject.toml says which versions the code accepts; requirements.lock pins every package at
 # the version the suite was last run with, so a fresh machine (CI too) installs what was tested,
@@ -79,6 +79,12 @@ run: $(VENV)/.installed data
 # fixtures is one xdist_group, so they are built once; other tests go out one by one.
 test: $(VENV)/.installed data
 	$(PY) -m pytest -n logical --dist loadgroup
+
+# The edit-test loop: every test that trains, exports and starts nothing (no kernel, server or
+# browser): the unit tests, bar those marked slow (docs/testing.md). One process: TensorFlow's
+# import is most of a worker's start, and the tests are short.
+test-fast: $(VENV)/.installed data
+	$(PY) -m pytest -m "not slow"
 
 lab: $(VENV)/.installed data
 	$(PY) -m pip install --quiet -r $(LAB_LOCK)
