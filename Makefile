@@ -81,8 +81,8 @@ test: $(VENV)/.installed data
 	$(PY) -m pytest -n logical --dist loadgroup
 
 # The edit-test loop: every test that trains, exports and starts nothing (no kernel, server or
-# browser): the unit tests, bar those marked slow (docs/testing.md). One process: TensorFlow's
-# import is most of a worker's start, and the tests are short.
+# browser): the unit tests, bar those marked slow (docs/testing.md). One process: on 2 cores two
+# xdist workers took 31 s where one took 37-39, not worth a second TensorFlow in memory.
 test-fast: $(VENV)/.installed data
 	$(PY) -m pytest -m "not slow"
 
