@@ -8,13 +8,51 @@ RUN_DIR ?=
 RUN ?= $(shell ls -td reports/runs/*/ 2>/dev/null | head -1)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: run test lab report reference notebooks data example-data lint clean serve loadtest bench tensorboard
+.PHONY: run test test-fast lock lab report reference notebooks data example-data lint clean serve loadtest bench tensorboard
 
-$(VENV)/.installed: pyproject.toml
+# pyproject.toml says which versions the code accepts; requirements.lock pins every package at
+# the version the suite was last run with, so a fresh machine (CI too) installs what was tested,
+# not whatever is newest that day. The project itself goes in last, without dependencies: the
+# lock already holds them, and `pip check` fails the install if pyproject.toml asks for one
+# the lock lacks (then `make lock`). A changed lock re-makes this.
+# The lock is resolved for Python 3.11.5 and later 3.11s (soupsieve 4.1.4 needs 3.11.5; Debian
+# 12's own python3 is 3.11.2): another Python is refused first, rather than by pip on some wheel.
+LOCK := requirements.lock
+LAB_LOCK := requirements-lab.lock
+LOCK_PYTHON_CHECK := import sys; sys.exit(None if (3, 11, 5) <= sys.version_info[:3] < (3, 12) \
+	else f"$(LOCK) holds the versions tested on Python 3.11.5+, not {sys.version.split()[0]}: \
+	make PYTHON=path/to/python3.11.5+ (pip install -e .[dev] takes the newest versions, untested)")
+$(VENV)/.installed: $(LOCK) pyproject.toml
+	@$(PYTHON) -c '$(LOCK_PYTHON_CHECK)'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
 	touch $@
+
+# Refresh the locks after changing a requirement in pyproject.toml: every pin that pyproject.toml
+# still allows is kept (uv reads the old lock as its preferences), so only what the change
+# forces moves. `make lock LOCK_FLAGS=--upgrade` moves every package to the newest allowed,
+# LOCK_FLAGS="--upgrade-package keras" one; then `make test`, which installs the new lock.
+# uv rather than pip-tools: it resolves for a stated target (CI's Linux x86_64, Python 3.11)
+# on whatever machine runs it, where pip-compile resolves for its own interpreter and
+# platform; and it takes seconds. Only `make lock` needs uv, from a venv of its own, so the
+# project's venv stays exactly the lock; pip installs the lock. The lab lock holds the same
+# pins plus JupyterLab's (`make lab`).
+UV_VERSION := 0.13.9
+UV := .venv-uv/bin/uv
+LOCK_TARGET := --python-version 3.11.7 --python-platform x86_64-manylinux_2_28
+LOCK_FLAGS ?=
+$(UV):
+	$(PYTHON) -m venv .venv-uv
+	.venv-uv/bin/python -m pip install --quiet uv==$(UV_VERSION)
+
+lock: $(UV)
+	$(UV) pip compile pyproject.toml --extra dev $(LOCK_TARGET) $(LOCK_FLAGS) \
+		--custom-compile-command "make lock" --quiet -o $(LOCK)
+	$(UV) pip compile pyproject.toml --extra dev --extra lab --constraint $(LOCK) \
+		$(LOCK_TARGET) $(LOCK_FLAGS) --custom-compile-command "make lock" --quiet -o $(LAB_LOCK)
 
 # Fashion-MNIST from Debian's package where we may install it; otherwise the loader
 # looks in data/raw/ and finally downloads it with Keras (see data/README.md).
@@ -42,8 +80,14 @@ run: $(VENV)/.installed data
 test: $(VENV)/.installed data
 	$(PY) -m pytest -n logical --dist loadgroup
 
+# The edit-test loop: every test that trains, exports and starts nothing (no kernel, server or
+# browser): the unit tests, bar those marked slow (docs/testing.md). One process: on 2 cores two
+# xdist workers took 31 s where one took 37-39, not worth a second TensorFlow in memory.
+test-fast: $(VENV)/.installed data
+	$(PY) -m pytest -m "not slow"
+
 lab: $(VENV)/.installed data
-	$(PY) -m pip install --quiet -e ".[dev,lab]"
+	$(PY) -m pip install --quiet -r $(LAB_LOCK)
 	$(VENV)/bin/jupyter lab notebooks/
 
 report: $(VENV)/.installed
@@ -93,4 +137,4 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check helpers tests
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-uv .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ off, so a run that misbehaves on some device can fall back to the plain path:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from helpers.backend import GPUS, keras, tf
@@ -129,8 +130,7 @@ def _patch_keras_fit_for_multi_worker() -> None:
     scalars over the workers alone. Both replacements apply to multi-worker strategies only;
     every other strategy goes through Keras's own code. Tested with two local workers.
     """
-    from keras.src.backend.tensorflow import trainer
-
+    trainer = _keras_trainer_internals()
     if getattr(trainer, "_patched_for_multi_worker", False):
         return
     keras_reduce = trainer.reduce_per_replica
@@ -160,6 +160,48 @@ def _patch_keras_fit_for_multi_worker() -> None:
     trainer.reduce_per_replica = reduce_per_replica
     trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
     trainer._patched_for_multi_worker = True
+
+
+# The Keras versions whose private trainer internals the patch above matches: both functions
+# it replaces, and the (step, index, batches) triples the epoch iterator yields since 3.11.
+# pyproject.toml caps keras below the upper end; tested with 3.15.
+PATCHED_KERAS = ("3.11", "3.16")
+
+
+def _keras_trainer_internals():  # noqa: ANN202 (returns a module)
+    """keras.src's TensorFlow trainer, checked to hold what the multi-worker patch replaces.
+
+    Raises RuntimeError naming the installed Keras and the versions the patch was written for,
+    rather than letting fit() fail later on a missing attribute or a misread batch.
+    """
+    low, high = PATCHED_KERAS
+    problem = ""
+    try:
+        from keras.src.backend.tensorflow import trainer
+    except ImportError:
+        trainer, problem = None, "which has no keras.src.backend.tensorflow.trainer"
+    if trainer is not None:
+        missing = [name for owner, name in ((trainer, "reduce_per_replica"),
+                                            (getattr(trainer, "TensorFlowTrainer", None),
+                                             "_maybe_symbolic_build"))
+                   if not hasattr(owner, name)]
+        if missing:
+            problem = f"which lacks {' and '.join(missing)}"
+        elif not _release(low) <= _release(keras.__version__) < _release(high):
+            problem = "whose trainer differs"
+    if problem:
+        raise RuntimeError(
+            f"strategy 'multi_worker' replaces private Keras internals as Keras {low} up to "
+            f"{high} (exclusive) have them (tested with 3.15), but Keras {keras.__version__} "
+            f"is installed, {problem}: pip install 'keras>={low},<{high}' (or use another "
+            "strategy)")
+    return trainer
+
+
+def _release(version: str) -> tuple[int, int]:
+    """The major and minor numbers of a version string ("3.15.1" -> (3, 15))."""
+    major, minor = version.split(".")[:2]
+    return int(major), int(re.match(r"\d+", minor).group())  # "16rc1" -> 16
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

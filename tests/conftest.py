@@ -31,6 +31,58 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
                     "that pyproject.toml's dev extra pins (make test does)", pytrace=False)
 
 
+# The tiers (docs/testing.md): `make test-fast` runs what is not marked `slow`. Every test in
+# these folders runs notebooks through papermill, a server or a browser, so they are marked
+# here, folder by folder, and no test added there can slip into the fast tier unmarked.
+SLOW_FOLDERS = ("pipeline", "serving")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/pipeline and tests/serving slow."""
+    slow_folders = [Path(__file__).parent / folder for folder in SLOW_FOLDERS]
+    for item in items:
+        if any(item.path.is_relative_to(folder) for folder in slow_folders):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    """Fail a test outside the slow tier that fits or exports a Keras model or starts a kernel.
+
+    A unit test that does one of these marks itself `@pytest.mark.slow`; this guard keeps the
+    fast tier from drifting slow when one forgets. It wraps setup too, so a module fixture
+    that trains is caught in the first test that builds it (work done in a subprocess it
+    cannot see: such tests live in the slow folders).
+    """
+    if item.get_closest_marker("slow"):
+        return (yield)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _refuse_slow_work(monkeypatch)
+        return (yield)
+
+
+def _refuse_slow_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make Model.fit, Model.export, TFLite conversion and kernel starts fail the test."""
+    from jupyter_client.manager import AsyncKernelManager, KernelManager
+
+    from helpers.backend import keras, tf
+
+    def refuse(what: str):  # noqa: ANN202
+        def refused(*args: object, **kwargs: object) -> None:
+            pytest.fail(f"this test {what} but is not marked slow: add @pytest.mark.slow "
+                        "(`make test-fast` runs only tests that train, export and start "
+                        "nothing; docs/testing.md)", pytrace=False)
+        return refused
+
+    monkeypatch.setattr(keras.Model, "fit", refuse("trains a model (Model.fit)"))
+    monkeypatch.setattr(keras.Model, "export", refuse("exports a model (Model.export)"))
+    monkeypatch.setattr(tf.lite.TFLiteConverter, "from_saved_model",
+                        refuse("converts a model to TFLite"))
+    for manager in (KernelManager, AsyncKernelManager):
+        monkeypatch.setattr(manager, "start_kernel", refuse("starts a Jupyter kernel"))
+
+
 FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 

@@ -141,6 +141,7 @@ def keras_fit(model: keras.Model, callbacks: list, epochs: int = 4) -> None:
     model.fit(images, labels, batch_size=16, epochs=epochs, callbacks=callbacks, verbose=0)
 
 
+@pytest.mark.slow
 def test_keras_backup_and_restore_brings_back_the_epoch_and_optimizer_after_a_restart(
         tmp_path: Path) -> None:
     first = OptimizerProbe()
@@ -185,6 +186,7 @@ def test_keras_model_checkpoint_writes_in_place_so_a_kill_truncates_the_best_mod
     assert not holds_a_model(path)  # the previous best model is gone
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Keras's own, on the half-written file
 def test_keras_backup_and_restore_writes_in_place_so_a_kill_leaves_no_usable_backup(
         tmp_path: Path) -> None:
@@ -198,6 +200,7 @@ def test_keras_backup_and_restore_writes_in_place_so_a_kill_leaves_no_usable_bac
                   [keras.callbacks.BackupAndRestore(tmp_path, double_checkpoint=True)])
 
 
+@pytest.mark.slow
 def test_keras_backup_and_restore_can_record_an_epoch_behind_its_weights(
         tmp_path: Path) -> None:
     model, _ = tripwire_model()
@@ -252,6 +255,7 @@ def test_our_backup_keeps_the_previous_epoch_through_a_kill_mid_save(tmp_path: P
     assert int(restored.optimizer.iterations) == 1  # the complete epoch-1 backup
 
 
+@pytest.mark.slow
 def test_fit_resumes_after_a_kill_while_it_was_backing_up(tmp_path: Path) -> None:
     images, labels = separable_data()
     arguments = dict(train_images=images[:32], train_labels=labels[:32],
@@ -268,6 +272,7 @@ def test_fit_resumes_after_a_kill_while_it_was_backing_up(tmp_path: Path) -> Non
     assert int(resumed.optimizer.iterations) == 4 * 2  # two batches per epoch
 
 
+@pytest.mark.slow
 def test_a_kill_between_the_backup_and_the_best_checkpoint_keeps_the_best_loss(
         tmp_path: Path) -> None:
     images, labels = separable_data()

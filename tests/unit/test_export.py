@@ -20,6 +20,7 @@ def exported(trained_run: Path) -> tuple[Path, dict[str, Path],
     return trained_run, paths, rows
 
 
+@pytest.mark.slow
 def test_every_format_is_written_under_export(exported) -> None:
     run_dir, paths, _ = exported
     assert set(paths) == set(export.FORMATS)
@@ -32,6 +33,7 @@ def test_every_format_is_written_under_export(exported) -> None:
                 if path.name.startswith(".")]
 
 
+@pytest.mark.slow
 def test_saved_model_has_the_signature_tensorflow_serving_calls(exported) -> None:
     from helpers.backend import tf
 
@@ -42,6 +44,7 @@ def test_saved_model_has_the_signature_tensorflow_serving_calls(exported) -> Non
     assert tuple(spec.shape) == tuple(model.input_shape) and spec.dtype == tf.float32
 
 
+@pytest.mark.slow
 def test_every_format_matches_keras_on_the_whole_test_set(exported) -> None:
     _, _, rows = exported
     by_format = {row.format: row for row in rows}
@@ -57,6 +60,7 @@ def test_every_format_matches_keras_on_the_whole_test_set(exported) -> None:
         assert row.latency_ms > 0 and row.throughput_images_per_s > 0
 
 
+@pytest.mark.slow
 def test_tflite_float32_gives_the_keras_probabilities(exported) -> None:
     run_dir, paths, _ = exported
     images = preprocess.load_split(run_dir, "test").images[:64]
@@ -65,6 +69,7 @@ def test_tflite_float32_gives_the_keras_probabilities(exported) -> None:
     np.testing.assert_allclose(actual, expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_int8_model_is_full_integer_and_takes_raw_pixels(exported) -> None:
     _, paths, _ = exported
     model = inference.TFLiteModel(paths["tflite_int8"])
@@ -77,6 +82,7 @@ def test_int8_model_is_full_integer_and_takes_raw_pixels(exported) -> None:
     assert not float_tensors, f"float tensors left in the int8 model: {float_tensors[:5]}"
 
 
+@pytest.mark.slow
 def test_export_json_holds_the_table(exported) -> None:
     run_dir, _, _ = exported
     info = artifacts.read_json(run_dir / export.EXPORT_INFO)
@@ -86,6 +92,7 @@ def test_export_json_holds_the_table(exported) -> None:
     assert info["test_time_mirror"] is False
 
 
+@pytest.mark.slow
 def test_a_model_averaging_with_the_mirror_image_exports_so_in_every_format(
         tmp_path: Path) -> None:
     run_dir = build_synthetic_run(tmp_path / "mirror", (28, 28, 1), ("a", "b", "c"))
@@ -113,6 +120,7 @@ def test_calibration_images_come_from_training_and_follow_the_seed() -> None:
         export.calibration_images(train[:0], 50, seed=1)
 
 
+@pytest.mark.slow
 def test_unknown_variant_and_int8_without_calibration_are_refused(exported) -> None:
     _, paths, _ = exported
     with pytest.raises(ValueError, match="variant 'int4' is not known"):
@@ -132,6 +140,7 @@ def test_atomic_directory_keeps_the_old_folder_when_writing_fails(tmp_path: Path
     assert [path.name for path in tmp_path.iterdir()] == ["saved_model"]
 
 
+@pytest.mark.slow
 def test_an_rgb_model_of_another_size_exports_too(tmp_path: Path) -> None:
     run_dir = build_synthetic_run(tmp_path / "rgb", (32, 32, 3), ("cat", "dog", "ship"))
     paths = export.export_all(run_dir, calibration_count=50)

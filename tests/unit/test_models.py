@@ -63,6 +63,7 @@ def test_architecture_that_does_not_fit_the_data_is_named(arguments: dict,
         models.build_cnn(**settings)
 
 
+@pytest.mark.slow
 def test_the_saved_model_holds_the_weights_but_not_the_optimizers_state(tmp_path) -> None:
     import io
     import zipfile

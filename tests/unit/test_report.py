@@ -345,6 +345,7 @@ def report_figure_text(name: str):
     return plots.figure_text(name)
 
 
+@pytest.mark.slow
 def test_figures_shown_by_save_figure_keep_alt_and_caption(tmp_path: Path,
                                                           no_browser: None) -> None:
     """A notebook run in a real kernel: one image with its alt text, the caption under it."""

@@ -136,6 +136,7 @@ def test_the_observations_keep_the_validation_choice(three_runs: list[Path]) -> 
     assert "**bn-true** is the one to keep" in compare.conclusion(table)
 
 
+@pytest.mark.slow
 def test_the_comparison_notebook_writes_a_report(three_runs: list[Path],
                                                  tmp_path: Path) -> None:
     report = compare.compare_runs(three_runs, tmp_path / "out", "Three runs",

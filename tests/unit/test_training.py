@@ -14,6 +14,7 @@ def tiny_data(count: int = 64) -> tuple[np.ndarray, np.ndarray]:
             np.arange(count) % 2)
 
 
+@pytest.mark.slow
 def test_fit_saves_best_checkpoint_and_history(tmp_path: Path) -> None:
     training.set_global_seed(0)
     images, labels = tiny_data()
@@ -29,6 +30,7 @@ def test_fit_saves_best_checkpoint_and_history(tmp_path: Path) -> None:
     assert models.load_model(tmp_path / "best.keras").output_shape == (None, 2)
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_training_with_an_error(tmp_path: Path) -> None:
     inputs = keras.Input((2,))
     model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
@@ -98,6 +100,7 @@ def tiny_fit_arguments(tmp_path: Path) -> dict:
                 backup_dir=tmp_path / "backup")
 
 
+@pytest.mark.slow
 def test_interrupted_fit_resumes_after_the_last_completed_epoch(tmp_path: Path) -> None:
     arguments = tiny_fit_arguments(tmp_path)
     before = OptimizerAt(epoch=1)
@@ -130,6 +133,7 @@ def test_checkpoint_is_not_replaced_by_a_worse_model_after_a_resume(tmp_path: Pa
     assert checkpoint.best == 0.2 and models.load_model(path).output_shape == (None, 2)
 
 
+@pytest.mark.slow
 def test_a_backup_with_a_weight_average_holds_the_trained_weights_not_the_average(
         tmp_path: Path) -> None:
     # At an epoch's end SwapEMAWeights puts the average into the model and the trained

@@ -73,6 +73,7 @@ def loss_settings(model: keras.Model) -> tuple[type, dict]:
     return type(model.loss), model.loss.get_config()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path, overrides", CASES.values(), ids=CASES)
 def test_both_listings_train_the_run_network_as_compile_model_does(
         path, overrides: dict, tmp_path, monkeypatch) -> None:
