@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import fcntl
-import os
 import socket
 import threading
 import time
@@ -30,6 +29,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from helpers.parameters import ParameterError
 from helpers.runner.sweep_grid import SweepPoint, optuna_value
+from helpers.runner.sweep_processes import process_alive, this_worker
 
 JOURNAL_FILE = "optuna.journal"
 LOCK_FILE = ".sweep.lock"
@@ -98,34 +98,6 @@ def check_definition(study: optuna.Study, points: Sequence[SweepPoint],
             f"sweep {study.study_name!r} was started with --to "
             f"{study.user_attrs.get(LAST_STEP)}, not {to_step}: run the same command as "
             "before to continue it, or choose another --name")
-
-
-def this_worker() -> dict[str, Any]:
-    """Who runs a trial: host, process id and the process's start time (pids are reused)."""
-    return {"host": socket.gethostname(), "pid": os.getpid(),
-            "started": process_start(os.getpid())}
-
-
-def process_start(pid: int) -> str | None:
-    """A process's start time in clock ticks from /proc ('' where there is no /proc)."""
-    if not Path("/proc/self/stat").is_file():
-        return ""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rpartition(")")[2].split()[19]
-
-
-def process_alive(pid: int, started: str | None) -> bool:
-    """Whether the process that took a trial on this machine still runs."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # someone else's process with that id: alive, but compare start times
-    return not started or process_start(pid) in ("", started)
 
 
 def is_stale(trial: FrozenTrial, now: float, host: str, storage: BaseStorage) -> bool:
