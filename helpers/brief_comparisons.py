@@ -169,9 +169,9 @@ def effect_sentences(leaderboard: pd.DataFrame, validation_images: int,
              "test accuracy stands beside it as the estimate for new images and played no "
              "part in the ranking.",
              f"Noise level: an accuracy near {brief['validation_accuracy']:.2f} measured on "
-             f"{validation_images} validation images is known to about "
+             f"{validation_images:,} validation images is known to about "
              f"±{points(validation_noise)}, and near {brief['test_accuracy']:.2f} on "
-             f"{test_images} test images to ±{points(test_noise)} (95% intervals); a "
+             f"{test_images:,} test images to ±{points(test_noise)} (95% intervals); a "
              "difference inside that is a tie, not an effect."]
     measured, tied = [], set()
     for _, row in variants.iterrows():
@@ -195,10 +195,10 @@ def closing(best: pd.Series, measured: Sequence[str], tied: set[str],
             validation_images: int) -> str:
     """Which run ranks first on validation, and which changes made a difference beyond noise."""
     if not measured:
-        return (f"No change moved validation accuracy beyond the noise: on {validation_images} "
-                "validation images these variants cannot be told apart from the brief's run, "
-                "so this run does not measure their effect; a larger validation set (more "
-                "images) or longer training would be needed.")
+        return ("No change moved validation accuracy beyond the noise: on "
+                f"{validation_images:,} validation images these variants cannot be told apart "
+                "from the brief's run, so this run does not measure their effect; a larger "
+                "validation set (more images) or longer training would be needed.")
     first = ("The brief's run ranks first on validation accuracy" if best["run"] == BRIEF_RUN
              else f"**{best['run']}** ranks first on validation accuracy "
                   f"({best['validation_accuracy']:.4f})"

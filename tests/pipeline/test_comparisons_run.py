@@ -38,5 +38,5 @@ def test_run_measures_b_batch_normalization_and_dropout_on_its_own_data(
     table = brief_comparisons.table(run_dir)
     assert table is not None and len(table) == 4
     lines = brief_comparisons.effects(run_dir)
-    assert re.search(r"on \d+ validation images is known to about ±", lines[1])
+    assert re.search(r"on [\d,]+ validation images is known to about ±", lines[1])
     assert sum(line.startswith("**n") for line in lines[2:-1]) == 3

