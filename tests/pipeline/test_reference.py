@@ -114,6 +114,8 @@ def test_assignment_reference_runs_its_file_and_reaches_the_briefs_figure(letter
                if row[0].startswith(letter.upper()))
     assert f"{metrics['test_accuracy']:.4f}" in row[2]
     assert row[4] == f"{metrics['test_loss']:.4f}"
+    training = json.loads((reference / artifacts.TRAINING_INFO).read_text())
+    assert row[6] == f"{training['train_seconds']:.0f} s", "docs/assignments.md's training time"
 
 
 def test_committed_sweep_ranks_on_validation_and_docs_quote_it() -> None:
