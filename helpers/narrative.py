@@ -19,6 +19,7 @@ from helpers import observations
 
 if TYPE_CHECKING:  # TensorFlow only where a network is described: 01 and 08 never load it
     from helpers.backend import keras
+    from helpers.datasets.folder_listing import Skipped
 
 # Where the loaders find full MNIST when a brief asks for it but a run used the subset.
 FULL_MNIST_FILES = "params/mnist.yaml (or an assignment's sibling file without `_5k`)"
@@ -39,7 +40,7 @@ def source_names(files: Sequence[str | Path], source: str) -> str:
 
 
 def data_description(name: str, class_names: Sequence[str], image_shape: Sequence[int],
-                     train_images: int, test_images: int, skipped: Sequence[Any] = (),
+                     train_images: int, test_images: int, skipped: Sequence[Skipped] = (),
                      automatic: Mapping[str, str] | None = None) -> list[str]:
     """What this run's data is, in sentences, with what a reduced dataset means; for image
     folders also what was left out by name and the settings chosen from the images."""
@@ -58,19 +59,15 @@ def data_description(name: str, class_names: Sequence[str], image_shape: Sequenc
     return lines + folder_reading(skipped, automatic or {})
 
 
-def folder_reading(skipped: Sequence[Any], automatic: Mapping[str, str]) -> list[str]:
-    """What an image-folder listing left out (image_folders.Skipped or their dicts from
-    dataset.json) and what the "auto" parameters chose."""
+def folder_reading(skipped: Sequence[Skipped], automatic: Mapping[str, str]) -> list[str]:
+    """What an image-folder listing left out and what the "auto" parameters chose."""
     lines = []
     for parameter, why in automatic.items():
         lines.append(f"`{parameter}` was left to `auto`, so it was chosen from the images: {why}.")
-    entries = [item if isinstance(item, dict) else item.__dict__ for item in skipped]
-    if entries:
-        from helpers.datasets.folder_listing import SKIP_REASONS
-
-        parts = [f"{entry['count']:,} {SKIP_REASONS[entry['reason']]}"
-                 + (f", e.g. {', '.join(f'`{name}`' for name in entry['examples'])}"
-                    if entry["reason"] != "macos_archive" else "") for entry in entries]
+    if skipped:
+        parts = [f"{entry.count:,} {entry.description}"
+                 + (f", e.g. {', '.join(f'`{name}`' for name in entry.examples)}"
+                    if entry.reason != "macos_archive" else "") for entry in skipped]
         lines.append("Left out by name, never read as images: " + "; ".join(parts) + ".")
     return lines
 

@@ -3,7 +3,7 @@
 The notebooks' `parameters` cells are the source of the names and defaults (papermill
 injects values there); tests/unit/test_parameters.py keeps this schema and those cells in
 step, and docs/runner.md's parameter table is generated from it
-(`python -m helpers.runner.parameter_table`). helpers.parameters re-exports all of it.
+(`python -m helpers.runner.parameter_table`). helpers.parameters re-exports what callers use.
 """
 
 from __future__ import annotations

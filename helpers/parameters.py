@@ -1,10 +1,11 @@
 """Checking a run's parameters against the one schema, and reading them from files and flags.
 
 The schema itself (every parameter's type, range, allowed values and meaning) is
-helpers.parameter_schema; it is re-exported here, so `from helpers.parameters import
-RunParameters` is where callers look. The runner checks a whole params file against it before
-any work, and each notebook checks its own values with `parameters.check(globals())`, so a
-notebook run by hand in JupyterLab fails as clearly as the runner does.
+helpers.parameter_schema; what callers use of it is re-exported here, so `from
+helpers.parameters import RunParameters` is where they look. The runner checks a whole params
+file against it before any work, and each notebook checks its own values with
+`parameters.check(globals())`, so a notebook run by hand in JupyterLab fails as clearly as the
+runner does.
 """
 
 from __future__ import annotations
@@ -26,32 +27,18 @@ from helpers.parameter_schema import (
     RUNNER_PARAMETERS,
     STRATEGIES,
     XLA_SETTINGS,
-    Architecture,
-    Auto,
-    ColorMode,
     Comparison,
-    Count,
-    Dataset,
-    Fraction,
     LabelEncoding,
-    LearningRateSchedule,
-    PositiveInt,
-    Precision,
-    ReportedMetric,
     RunParameters,
-    Strategy,
-    TestSplit,
-    XlaSetting,
-    comparison_problems,
 )
 
+# What callers read through this module; the rest of the schema is imported from
+# helpers.parameter_schema where it is needed.
 __all__ = [
     "LABEL_ENCODINGS", "LR_SCHEDULES", "PARAMETER_NAMES", "PRECISIONS", "RUNNER_ONLY_PARAMETERS",
-    "RUNNER_PARAMETERS", "STRATEGIES", "XLA_SETTINGS", "Architecture", "Auto", "ColorMode",
-    "Comparison", "Count", "Dataset", "Fraction", "LabelEncoding", "LearningRateSchedule",
-    "ParameterError", "PositiveInt", "Precision", "ReportedMetric", "RunParameters", "Strategy",
-    "TestSplit", "XlaSetting", "check", "comparison_problems", "parse_override",
-    "read_parameters_file", "subset_problems", "validate",
+    "RUNNER_PARAMETERS", "STRATEGIES", "XLA_SETTINGS", "Comparison", "LabelEncoding",
+    "ParameterError", "RunParameters", "check", "parse_override", "read_parameters_file",
+    "subset_problems", "validate",
 ]
 
 

@@ -26,6 +26,7 @@ from helpers.parameters import RunParameters
 
 if TYPE_CHECKING:
     from helpers.datasets import Dataset
+    from helpers.training import TrainingLength
 
 # The architecture parameters 03 builds from; model.json records them as they were.
 ARCHITECTURE_PARAMETERS = ("architecture", "hidden_units", "layers", "conv_filters",
@@ -215,7 +216,8 @@ def save_untrained_model(run_dir: str | Path, model: Any, parameter_counts: dict
 def save_trained_model(run_dir: str | Path, model: Any, result: Any,
                        parameters: RunParameters, global_batch_size: int,
                        devices: list[str], replicas: int,
-                       compute_dtype_policy: str, length: Any = None) -> list[str]:
+                       compute_dtype_policy: str,
+                       length: TrainingLength | None = None) -> list[str]:
     """04's outputs: model.keras, history.csv and training.json; the names written.
 
     `result` is training.fit's TrainingResult; `model` the model to keep (computing in float32);

@@ -18,8 +18,6 @@ from pathlib import Path
 from helpers.datasets.core import DatasetFormatError, DatasetNotFoundError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-# A file or folder on disk, or a member of a .zip archive.
-Entry = Path | zipfile.Path
 
 # Why an entry of a class folder is not read, and how 01 names it; checked in this order.
 SKIP_REASONS = {
@@ -119,13 +117,13 @@ def _archive_top(archive: zipfile.Path, skipped: SkipLog) -> zipfile.Path:
 
 
 @contextlib.contextmanager
-def open_root(root: Path, parameter: str) -> Iterator[tuple[Entry, SkipLog]]:
-    """The folder of class folders named by `parameter`: a folder, or a .zip read in place."""
-    skipped = SkipLog()
+def open_root(root: Path, parameter: str, skipped: SkipLog) -> Iterator[Entry]:
+    """The folder of class folders named by `parameter`: a folder, or a .zip read in place
+    (what is left out above its class folders is counted in `skipped`)."""
     if not root.exists():
         raise DatasetNotFoundError(f"{root} (the {parameter} parameter) does not exist")
     if root.is_dir():
-        yield root, skipped
+        yield root
         return
     if root.suffix.lower() != ".zip":
         raise DatasetFormatError(f"{root} (the {parameter} parameter) is not a folder or a .zip "
@@ -137,7 +135,7 @@ def open_root(root: Path, parameter: str) -> Iterator[tuple[Entry, SkipLog]]:
         raise DatasetFormatError(f"{root} (the {parameter} parameter): not a readable .zip "
                                  f"archive ({error})") from error
     with archive:
-        yield _archive_top(zipfile.Path(archive), skipped), skipped
+        yield _archive_top(zipfile.Path(archive), skipped)
 
 
 def list_class_folders(root: Entry, skipped: SkipLog) -> dict[str, tuple[Entry, list[Entry]]]:

@@ -27,6 +27,7 @@ from helpers.datasets.core import Dataset, DatasetFormatError, Problems, stratif
 from helpers.datasets.folder_listing import (
     IMAGE_SUFFIXES,
     Entry,
+    SkipLog,
     list_class_folders,
     open_root,
 )
@@ -40,6 +41,7 @@ AUTO_IMAGE_SIZE_LIMIT = 32
 # Pillow modes that hold no colour; any other mode (RGB, RGBA, CMYK, YCbCr, a palette of
 # colours) makes color_mode "auto" choose rgb.
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+
 
 def image_size_pair(image_size: int | Sequence[int]) -> tuple[int, int]:
     """(height, width) from the image_size parameter: one number or [height, width]."""
@@ -154,7 +156,8 @@ def automatic_settings(files: Sequence[Entry], image_size: int | Sequence[int] |
                        color_mode: str) -> tuple[int | Sequence[int], str, dict[str, str]]:
     """image_size and color_mode with "auto" resolved from the images' headers, and why.
 
-    Only the headers are read (Pillow opens lazily), so this pass costs little beside decoding.
+    Only the headers of files on disk are read (Pillow opens lazily), so this pass costs
+    little beside decoding; a .zip member is decompressed for it, and again to decode it.
     """
     if image_size != AUTO and color_mode != AUTO:
         return image_size, color_mode, {}  # type: ignore[return-value]
@@ -202,15 +205,14 @@ def load_folder_dataset(train_path: str | Path, test_path: str | Path | None = N
                          f"{AUTO!r}, got {color_mode!r}")
     train_root_path = Path(train_path)
     test_root_path = Path(test_path) if test_path is not None else None
+    skipped = SkipLog()  # train and test together, as 01 reports them
     with contextlib.ExitStack() as stack:
-        train_root, skipped = stack.enter_context(open_root(train_root_path, "train_path"))
+        train_root = stack.enter_context(open_root(train_root_path, "train_path", skipped))
         train_files = list_class_folders(train_root, skipped)
         test_files: dict[str, tuple[Entry, list[Entry]]] = {}
         if test_root_path is not None:
-            test_root, test_skipped = stack.enter_context(open_root(test_root_path, "test_path"))
-            test_files = list_class_folders(test_root, test_skipped)
-            for reason, names in test_skipped.names.items():
-                skipped.names[reason] += names
+            test_root = stack.enter_context(open_root(test_root_path, "test_path", skipped))
+            test_files = list_class_folders(test_root, skipped)
         class_names = tuple(train_files)
         problems = _class_problems(train_files, test_files, train_root)
         problems.raise_if_any()
