@@ -15,9 +15,11 @@ import time
 
 import numpy as np
 
-from helpers import datasets, models, training
 from helpers.backend import keras
-from helpers.input_pipeline import Augmentation, training_dataset
+from helpers.data import datasets
+from helpers.data.input_pipeline import Augmentation, training_dataset
+from helpers.model import networks
+from helpers.training import fitting
 
 BATCH_SIZE = 128
 EPOCHS = 3
@@ -34,9 +36,9 @@ class EpochClock(keras.callbacks.Callback):
 
 
 def images_per_second(data: datasets.Dataset, variant: str) -> float:
-    training.set_global_seed(42, deterministic_ops=True)
-    model = models.build_cnn(data.image_shape, 10, batch_norm=True)
-    training.compile_model(model, 1e-3, "cosine", math.ceil(len(data.y_train) / BATCH_SIZE),
+    fitting.set_global_seed(42, deterministic_ops=True)
+    model = networks.build_cnn(data.image_shape, 10, batch_norm=True)
+    fitting.compile_model(model, 1e-3, "cosine", math.ceil(len(data.y_train) / BATCH_SIZE),
                            EPOCHS, "sparse")
     clock = EpochClock()
     if variant == "numpy arrays":

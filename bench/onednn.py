@@ -47,13 +47,15 @@ def worker(network: str, images: int) -> None:
 
 def weights_digest() -> None:
     """The child: two epochs of the default network on 3,000 real images; print a weights hash."""
-    from helpers import datasets, models, preprocess, training
+    from helpers.data import datasets, preprocess
+    from helpers.model import networks
+    from helpers.training import fitting
 
-    training.set_global_seed(42, deterministic_ops=True)
+    fitting.set_global_seed(42, deterministic_ops=True)
     data = datasets.subsample(datasets.load_dataset("fashion_mnist", download=False), 3000, 0,
                               42)
-    model = models.build_cnn((28, 28, 1), 10)
-    training.compile_model(model, 1e-3, "cosine", 24, 2, "sparse")
+    model = networks.build_cnn((28, 28, 1), 10)
+    fitting.compile_model(model, 1e-3, "cosine", 24, 2, "sparse")
     train, _ = preprocess.stratified_split(data.y_train, 0.1, 42)
     model.fit(data.x_train[train], data.y_train[train], batch_size=128, epochs=2, verbose=0,
               shuffle=True)

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import artifacts, devices, models
+from helpers import artifacts
 from helpers.backend import keras, tf
+from helpers.model import networks
+from helpers.training import devices
 
 NETWORKS = {"default profile": {"conv_filters": (32, 64), "convs_per_block": 1,
                                 "dense_units": 128},
@@ -31,7 +33,7 @@ def images_per_second(network: dict, policy: str, jit_compile: bool, images: np.
                       labels: np.ndarray) -> float:
     keras.mixed_precision.set_global_policy(policy)
     try:
-        model = models.build_cnn((28, 28, 1), 10, batch_norm=True, **network)
+        model = networks.build_cnn((28, 28, 1), 10, batch_norm=True, **network)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import artifacts, models, preprocess
+from helpers import artifacts
 from helpers.backend import keras
+from helpers.data import preprocess
+from helpers.model import networks
 
 
 def accuracies(model: keras.Model, images: np.ndarray,
@@ -35,8 +37,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+", type=Path)
     for run_dir in parser.parse_args().run_dirs:
-        model = models.without_mirror_averaging(  # score the network, both ways
-            models.load_model(artifacts.artifact_path(run_dir, artifacts.MODEL)))
+        model = networks.without_mirror_averaging(  # score the network, both ways
+            networks.load_model(artifacts.artifact_path(run_dir, artifacts.MODEL)))
         row = {"run": str(run_dir)}
         for split in ("validation", "test"):
             data = preprocess.load_split(run_dir, split)

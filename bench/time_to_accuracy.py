@@ -20,17 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import (
-    artifacts,
-    datasets,
-    devices,
-    input_pipeline,
-    models,
-    parameters,
-    preprocess,
-    training,
-)
+from helpers import artifacts, parameters
 from helpers.backend import keras
+from helpers.data import datasets, input_pipeline, preprocess
+from helpers.model import networks
+from helpers.training import devices, fitting
 
 TARGET_ACCURACY = 0.90
 SEED = 42
@@ -76,7 +70,7 @@ def keras_io_simple_convnet(input_shape: tuple[int, ...], num_classes: int) -> k
 def run_reference(data: datasets.Dataset) -> TestAccuracyClock:
     """keras.io's recipe: inputs scaled outside the model, one-hot labels, Adam, batch 128,
     15 epochs, validation_split 0.1."""
-    training.set_global_seed(SEED, deterministic_ops=True)
+    fitting.set_global_seed(SEED, deterministic_ops=True)
     keras.mixed_precision.set_global_policy("float32")  # keras.io's example as published
     classes = len(data.class_names)
     model = keras_io_simple_convnet(data.image_shape, classes)
@@ -91,18 +85,18 @@ def run_reference(data: datasets.Dataset) -> TestAccuracyClock:
 def run_project_default(data: datasets.Dataset) -> TestAccuracyClock:
     """What `make run` trains, read from params/default.yaml, through the project's own fit."""
     profile = parameters.validate(parameters.read_parameters_file(DEFAULT_PROFILE))
-    training.set_global_seed(SEED, deterministic_ops=True)
+    fitting.set_global_seed(SEED, deterministic_ops=True)
     train_rows, val_rows = preprocess.stratified_split(data.y_train, profile.val_fraction, SEED)
     devices.use_precision(profile.mixed_precision)  # as 03_build_model does
-    model = models.build_model(data.image_shape, len(data.class_names), profile)
+    model = networks.build_model(data.image_shape, len(data.class_names), profile)
     keras.mixed_precision.set_global_policy("float32")
-    training.compile_model(model, profile.learning_rate, profile.lr_schedule,
+    fitting.compile_model(model, profile.learning_rate, profile.lr_schedule,
                            math.ceil(len(train_rows) / profile.batch_size), profile.epochs,
                            profile.label_encoding, profile.label_smoothing,
                            profile.ema_momentum)
     clock = TestAccuracyClock(data.x_test, data.y_test)
     with tempfile.TemporaryDirectory() as scratch:
-        training.fit(model, data.x_train[train_rows], data.y_train[train_rows],
+        fitting.fit(model, data.x_train[train_rows], data.y_train[train_rows],
                      data.x_train[val_rows], data.y_train[val_rows],
                      batch_size=profile.batch_size, epochs=profile.epochs,
                      early_stopping_patience=profile.early_stopping_patience,
@@ -132,7 +126,7 @@ def main() -> None:
                          ("project default profile", run_project_default)):
         clock = runner(data)
         results[name] = {"final_test_accuracy": clock.epochs[-1]["test_accuracy"],
-                         "compute_dtype_policy": models.compute_dtype_policy(clock.model),
+                         "compute_dtype_policy": networks.compute_dtype_policy(clock.model),
                          "seconds_to_target": seconds_to(clock, TARGET_ACCURACY),
                          "train_seconds": clock.epochs[-1]["train_seconds"],
                          "epochs": clock.epochs}

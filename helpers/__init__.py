@@ -1,9 +1,16 @@
-"""Helpers the numbered notebooks call, one module per pipeline stage.
+"""Helpers the numbered notebooks call, one package per pipeline stage.
 
-datasets -> preprocess -> models -> training -> evaluation -> export, with parameters (the
-one schema), records and artifacts for the run directory, plots for figures, and inference
-for the runtimes. helpers.runner runs the notebooks with papermill; helpers.serving serves a
-trained model. Stage modules never import the runner or serving.
+    data        sources (built-ins, CSV, folders, zip), splits, scaling, the input pipeline
+    model       the networks built from parameters, and their Keras source
+    training    compile and fit, callbacks, devices and precision, the training's Keras source
+    evaluation  test metrics, inference runtimes, export and its measurements
+    writing     every sentence, table and figure of the report, from the run's records
+    runner      the command line: running and resuming steps, sweeps, reports, references
+    serving     the REST app, predictions from files, the load test, the web page
+
+The ground below them: parameters (the one schema and the layer grammar), records and
+artifacts (the run directory), backend, onednn and streams. A stage imports only earlier
+stages and the ground, never the runner or serving (tests/unit/test_code_shape.py).
 """
 
 import os

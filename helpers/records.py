@@ -22,16 +22,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from helpers import artifacts, onednn
+from helpers.catalog.networks import ARCHITECTURE_PARAMETERS
 from helpers.parameters import RunParameters
 
 if TYPE_CHECKING:
-    from helpers.datasets import Dataset
-    from helpers.training import TrainingLength
+    from helpers.data.datasets import Dataset
+    from helpers.training.fitting import TrainingLength
 
-# The architecture parameters 03 builds from; model.json records them as they were.
-ARCHITECTURE_PARAMETERS = ("architecture", "hidden_units", "layers", "conv_filters",
-                           "kernel_size", "convs_per_block", "dense_units", "dropout_rate",
-                           "batch_norm", "l2_weight")
 
 
 class Record(BaseModel):
@@ -106,7 +103,8 @@ class TrainingRecord(Record):
     early_stopping_patience: int | None = None
     resumed_after_epoch: int = 0
     test_time_mirror: bool = False
-    epochs_auto: bool = False  # epochs (and patience) chosen by helpers.training.training_length
+    # epochs (and patience) chosen by helpers.training.fitting.training_length
+    epochs_auto: bool = False
 
 
 class MetricsRecord(Record):

@@ -123,8 +123,8 @@ def fashion_dir(tmp_path: Path) -> Path:
 
 @functools.cache
 def _embedded_digits() -> tuple[np.ndarray, np.ndarray]:
-    from helpers.datasets import embedded_mnist_path
-    from helpers.datasets.pixel_csv import read_pixel_csv
+    from helpers.data.datasets import embedded_mnist_path
+    from helpers.data.pixel_csv import read_pixel_csv
 
     table = read_pixel_csv(embedded_mnist_path(), label_column=-1, header=False)
     return table.pixels, table.labels
@@ -217,7 +217,7 @@ def write_image_folders(root: Path, images: np.ndarray, labels: np.ndarray,
 
 def real_fashion_mnist_available() -> bool:
     """Whether the real Fashion-MNIST files are installed (no download is tried)."""
-    from helpers import datasets
+    from helpers.data import datasets
 
     try:
         datasets.load_dataset("fashion_mnist", download=False)

@@ -2,7 +2,7 @@
 
 Three classes of shapes (circle, square, triangle) in random colours, sizes and places on
 noisy backgrounds, saved as JPEG and PNG of mixed sizes; beside them what macOS, Windows and
-people leave in such folders. Used by the tests of helpers.datasets.image_folders and to show
+people leave in such folders. Used by the tests of helpers.data.image_folders and to show
 a folder run end to end (docs/datasets.md).
 """
 

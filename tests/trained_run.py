@@ -8,16 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import (
-    artifacts,
-    datasets,
-    evaluation,
-    models,
-    parameters,
-    preprocess,
-    records,
-    training,
-)
+from helpers import artifacts, parameters, records
+from helpers.data import datasets, preprocess
+from helpers.evaluation import scoring
+from helpers.model import networks
+from helpers.training import fitting
 
 
 def build_trained_run(run_dir: Path, train_images: int = 4000, test_images: int = 0,
@@ -30,19 +25,19 @@ def build_trained_run(run_dir: Path, train_images: int = 4000, test_images: int 
     records.save_split(run_dir, train_indices, val_indices, len(data.y_test),
                        parameters.validate({"val_fraction": 0.1, "seed": seed}),
                        preprocess.PIXEL_SCALE)
-    training.set_global_seed(seed)
-    model = models.build_cnn(data.image_shape, len(data.class_names), conv_filters=(16, 32),
+    fitting.set_global_seed(seed)
+    model = networks.build_cnn(data.image_shape, len(data.class_names), conv_filters=(16, 32),
                              dense_units=64, batch_norm=True)
     train = preprocess.load_split(run_dir, "train")
-    training.compile_model(model, 1e-3, "constant", 1, 1, "sparse")
+    fitting.compile_model(model, 1e-3, "constant", 1, 1, "sparse")
     model.fit(train.images, train.labels, batch_size=32, epochs=2, verbose=0)
     artifacts.save_with(run_dir / artifacts.MODEL, model.save)
     test = preprocess.load_split(run_dir, "test")
     probabilities = model.predict(test.images, batch_size=256, verbose=0)
     artifacts.write_arrays(run_dir / artifacts.PREDICTIONS, probabilities=probabilities,
                            true_labels=test.labels)
-    metrics = evaluation.classification_metrics(
-        test.labels, evaluation.predicted_classes(probabilities), data.class_names)
+    metrics = scoring.classification_metrics(
+        test.labels, scoring.predicted_classes(probabilities), data.class_names)
     artifacts.write_json(run_dir / artifacts.METRICS, metrics)
     return run_dir
 
@@ -69,8 +64,8 @@ def build_synthetic_run(run_dir: Path, image_shape: tuple[int, int, int],
     records.save_split(run_dir, train_indices, val_indices, len(y_test),
                        parameters.validate({"val_fraction": 0.2, "seed": seed}),
                        preprocess.PIXEL_SCALE)
-    model = models.build_cnn(image_shape, classes, conv_filters=(8,), dense_units=16)
-    training.compile_model(model, 1e-3, "constant", 1, 1, "sparse")
+    model = networks.build_cnn(image_shape, classes, conv_filters=(8,), dense_units=16)
+    fitting.compile_model(model, 1e-3, "constant", 1, 1, "sparse")
     model.fit(x_train, y_train, batch_size=32, epochs=1, verbose=0)
     artifacts.save_with(run_dir / artifacts.MODEL, model.save)
     return run_dir

@@ -5,10 +5,10 @@
     live         training's epoch lines in the terminal while 04 runs
     steps        steps.json: which steps finished with which parameters, what a re-run repeats
     manifest     manifest.json: parameters, versions, commit, machine, timings
-    report       report.html, the hand-in
+    report       report.html, the hand-in (its words and tables: helpers.writing)
     references   committed reference runs under reports/reference/
     sweep*       grids of runs on an Optuna study (sweep_grid, sweep_trials, sweep_worker)
     leaderboard  the ranked table of a sweep's runs; compare: the comparison notebook
 
-Stage modules (helpers.datasets, helpers.models, ...) never import the runner.
+Stage modules (helpers.data.datasets, helpers.model.networks, ...) never import the runner.
 """

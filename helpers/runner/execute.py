@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import artifacts, parameters
-from helpers.datasets import LOAD_PARAMETERS, PATH_PARAMETERS
+from helpers.data.datasets import LOAD_PARAMETERS, PATH_PARAMETERS
 from helpers.parameters import ParameterError
 from helpers.records import MetricsRecord, read_record_if_present
 from helpers.runner import steps
@@ -54,7 +54,7 @@ def check_dataset(checked: parameters.RunParameters) -> None:
     This reads the data twice (here and in the notebook), a few seconds for the largest
     datasets, in exchange for never leaving a half-started or wiped run behind.
     """
-    from helpers.datasets import load_dataset
+    from helpers.data.datasets import load_dataset
 
     arguments = {name: getattr(checked, name) for name in LOAD_PARAMETERS}
     try:

@@ -1,6 +1,6 @@
 """Training's epochs shown in the terminal as they finish, while 04_train's kernel runs.
 
-The kernel appends each finished epoch to logs/epochs.jsonl (helpers.progress); a thread
+The kernel appends each finished epoch to logs/epochs.jsonl (helpers.training.progress); a thread
 here reads the new lines every half second and prints them with the time left. Plain lines
 only, no control characters, so CI logs and pipes read the same as a terminal.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 POLL_SECONDS = 0.5
 INDENT = " " * 6
-# The figures helpers.progress writes (callbacks.EPOCH_FIGURES; that module imports TF).
+# The figures helpers.training.progress writes (callbacks.EPOCH_FIGURES; that module imports TF).
 FIGURES = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 

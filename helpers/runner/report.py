@@ -8,7 +8,7 @@ every notebook parameter. Cells a reader of the hand-in does not need are left o
 tags (HIDDEN_TAGS): the notebooks' own parameter cells, papermill's injected values (both are
 in the appendix), and cells tagged `report-hide` (the Colab install cell, the "## Parameters"
 headings). The notebooks' "Open in Colab" badges are dropped, and every figure gets alt text
-and a caption (helpers.plots.save_figure gives both; older runs get them here).
+and a caption (helpers.writing.plots.save_figure gives both; older runs get them here).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from typing import Any
 import nbformat
 
 from helpers import artifacts
-from helpers.runner.report_network import unused_parameters
-from helpers.runner.report_parameters import (  # noqa: F401 (UNUSED_NOTE, shown_value: API)
+from helpers.runner.report_pdf import REPORT_PDF, write_pdf
+from helpers.writing.report_network import unused_parameters
+from helpers.writing.report_parameters import (  # noqa: F401 (UNUSED_NOTE, shown_value: API)
     INJECTED_TAG,
     PARAMETERS_TAG,
     UNUSED_NOTE,
@@ -31,8 +32,7 @@ from helpers.runner.report_parameters import (  # noqa: F401 (UNUSED_NOTE, shown
     run_parameters,
     shown_value,
 )
-from helpers.runner.report_pdf import REPORT_PDF, write_pdf
-from helpers.runner.report_settings import (
+from helpers.writing.report_settings import (
     RunRecords,
     experiment_settings,
     given_parameters,
@@ -142,7 +142,7 @@ def without_colab_badge(source: str) -> str:
 
 def figure_name(source: str) -> str | None:
     """The figure a code cell draws, from its save_figure/show_figure call or plot function."""
-    from helpers.plots import FIGURE_OF_FUNCTION
+    from helpers.writing.plots import FIGURE_OF_FUNCTION
 
     for pattern in FIGURE_NAME_CALLS:
         if found := pattern.search(source):
@@ -154,9 +154,9 @@ def figure_name(source: str) -> str | None:
 def described_figures(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The cell with alt text and a caption under each figure that lacks them.
 
-    helpers.plots.save_figure shows both; this gives the same to runs made before it did.
+    helpers.writing.plots.save_figure shows both; this gives the same to runs made before it did.
     """
-    from helpers import plots
+    from helpers.writing import plots
 
     if cell.cell_type != "code":
         return cell

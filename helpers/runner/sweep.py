@@ -26,7 +26,7 @@ import optuna
 from optuna.trial import TrialState
 
 from helpers import artifacts, parameters
-from helpers.datasets import LOAD_PARAMETERS
+from helpers.data.datasets import LOAD_PARAMETERS
 from helpers.parameters import ParameterError
 from helpers.runner import compare, execute, leaderboard
 from helpers.runner import sweep_trials as trials

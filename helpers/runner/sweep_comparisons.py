@@ -6,7 +6,7 @@
     <run_dir>/comparisons/leaderboard.csv     the run and its variants, ranked on validation
 
 The command line gives execute.run run_variants, which it calls before 08_conclusion; 08
-reports the table (helpers.brief_comparisons). Each variant is the same params file and `-p`
+reports the table (helpers.writing.brief_comparisons). Each variant is the same params file and `-p`
 overrides plus the variant's own values; a continued run keeps the variants that finished
 (the sweep's study).
 """
@@ -22,13 +22,13 @@ from typing import Any
 
 from optuna.trial import TrialState
 
-from helpers import brief_comparisons
 from helpers.parameters import Comparison, RunParameters
 from helpers.runner import leaderboard
 from helpers.runner import sweep_trials as trials
 from helpers.runner.sweep import SweepIncompleteError, prepare, run_workers, why_not_finished
 from helpers.runner.sweep_grid import SweepPoint, value_text
 from helpers.runner.sweep_worker import Log, SweepSpec
+from helpers.writing import brief_comparisons
 
 STUDY_NAME = "comparisons"
 VARIANT_DIMENSION = "variant"  # the Optuna parameter that tells the variants apart

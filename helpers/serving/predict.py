@@ -20,7 +20,7 @@ import numpy as np
 
 from helpers import artifacts
 from helpers.command_line import CommandError, run_command
-from helpers.datasets import convert_image, read_dataset_info
+from helpers.data.datasets import convert_image, read_dataset_info
 
 IMAGE_FORMATS = ("PNG", "JPEG")
 # Pillow refuses larger images itself only at ~179 million pixels; a 50-megapixel photo
@@ -41,7 +41,7 @@ def image_to_pixels(data: bytes, input_shape: Sequence[int],
     """Decode PNG or JPEG bytes into the model's height x width x channels uint8 pixels.
 
     The training images are uint8 arrays of that shape; an upload of any size becomes one
-    through the image-folder loader's own conversion (helpers.datasets.convert_image:
+    through the image-folder loader's own conversion (helpers.data.datasets.convert_image:
     grayscale or RGB by the model's channel count, alpha dropped, bilinear resize). Scaling to
     [0, 1] is left to the model.
     """
@@ -89,13 +89,14 @@ class Predictor:
     """A run's trained model, its class names and input shape, predicting raw pixels."""
 
     def __init__(self, run_dir: str | Path) -> None:
-        from helpers import inference, models
+        from helpers.evaluation import inference
+        from helpers.model import networks
 
         run_dir = Path(run_dir)
         exported = run_dir / artifacts.KERAS_EXPORT
         model_path = exported if exported.is_file() else artifacts.require(
             run_dir, artifacts.MODEL, "04_train")
-        self.model = models.load_model(model_path)
+        self.model = networks.load_model(model_path)
         class_names = tuple(read_dataset_info(run_dir)["class_names"])
         input_shape = tuple(int(size) for size in self.model.input_shape[1:])
         outputs = int(self.model.output_shape[-1])
@@ -109,7 +110,7 @@ class Predictor:
             class_names=class_names,
             version=f"{run_dir.resolve().name}@{artifacts.file_sha256(model_path)[:12]}",
             model_path=model_path,
-            prediction_method=models.prediction_method(self.model),
+            prediction_method=networks.prediction_method(self.model),
             test_metrics={name: value for name, value in metrics.items()
                           if isinstance(value, (int, float))})
         self._forward = inference.keras_predictor(self.model)

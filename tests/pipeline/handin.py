@@ -178,7 +178,7 @@ PARAMS = artifacts.PROJECT_ROOT / "params"
 
 def fashion_csv_files(folder: Path) -> list[str]:
     """Assignment A's two CSV files, from 1,200 + 300 real Fashion-MNIST images."""
-    from helpers import datasets
+    from helpers.data import datasets
 
     data = datasets.subsample(datasets.load_dataset("fashion_mnist"), 1200, 300, seed=0)
     train = write_pixel_csv(folder / "train.csv", data.x_train, data.y_train, header=False)

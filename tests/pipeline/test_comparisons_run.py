@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from handin import small_run
 
-from helpers import artifacts, brief_comparisons
+from helpers import artifacts
+from helpers.writing import brief_comparisons
 
 B = "b_mnist_5k_cnn_bn_dropout"
 

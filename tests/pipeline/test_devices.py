@@ -16,8 +16,10 @@ import pandas as pd
 import pytest
 from test_pipeline import run_pipeline
 
-from helpers import artifacts, devices, models, training
+from helpers import artifacts
 from helpers.backend import keras
+from helpers.model import networks
+from helpers.training import devices, fitting
 
 PARAMS_5K = artifacts.PROJECT_ROOT / "params" / "mnist_5k.yaml"
 # A small, fast run of the embedded real digits up to and including training.
@@ -63,18 +65,18 @@ def test_multi_worker_without_a_cluster_says_what_is_missing(
 def test_a_mixed_precision_model_is_saved_computing_in_float32(tmp_path: Path) -> None:
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        training.set_global_seed(0)
-        model = models.build_cnn((12, 12, 1), 3, conv_filters=(4, 8), convs_per_block=2,
+        fitting.set_global_seed(0)
+        model = networks.build_cnn((12, 12, 1), 3, conv_filters=(4, 8), convs_per_block=2,
                                  dense_units=8, batch_norm=True)
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    assert models.compute_dtype_policy(model) == "mixed_bfloat16"
+    assert networks.compute_dtype_policy(model) == "mixed_bfloat16"
     assert [layer.name for layer in model.layers if "conv" in layer.name] == [
         "conv1_1", "conv1_2", "conv2_1", "conv2_2"]
     images = np.random.default_rng(0).integers(0, 256, (16, 12, 12, 1)).astype(np.float32)
-    converted = models.as_float32(model)
+    converted = networks.as_float32(model)
     converted.save(tmp_path / "model.keras")
-    loaded = models.load_model(tmp_path / "model.keras")
+    loaded = networks.load_model(tmp_path / "model.keras")
     assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
     # Same weights, now at full precision: bfloat16 keeps ~3 significant digits.
     np.testing.assert_allclose(loaded.predict(images, verbose=0),
@@ -85,15 +87,15 @@ def test_a_mixed_precision_model_is_saved_computing_in_float32(tmp_path: Path) -
 def test_a_reloaded_float16_model_trains_with_loss_scaling(tmp_path: Path) -> None:
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        model = models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
+        model = networks.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     model.save(tmp_path / "untrained.keras")  # as 03 hands it to 04
-    reloaded = models.load_model(tmp_path / "untrained.keras")
-    training.compile_model(reloaded, 1e-3, "cosine", 4, 2, "sparse")
+    reloaded = networks.load_model(tmp_path / "untrained.keras")
+    fitting.compile_model(reloaded, 1e-3, "cosine", 4, 2, "sparse")
     assert isinstance(reloaded.optimizer, keras.optimizers.LossScaleOptimizer)
-    float32_model = models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
-    training.compile_model(float32_model, 1e-3, "cosine", 4, 2, "sparse")
+    float32_model = networks.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
+    fitting.compile_model(float32_model, 1e-3, "cosine", 4, 2, "sparse")
     assert not isinstance(float32_model.optimizer, keras.optimizers.LossScaleOptimizer)
 
 
@@ -109,14 +111,14 @@ def separable_data(count: int = 96) -> tuple[np.ndarray, np.ndarray]:
 
 def trained_distance(tmp_path: Path, ema_momentum: float, label_smoothing: float) -> float:
     """How far fit() moved the dense layer's weights from their initial values."""
-    training.set_global_seed(0)
+    fitting.set_global_seed(0)
     images, labels = separable_data()
-    model = models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8, batch_norm=True)
+    model = networks.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8, batch_norm=True)
     initial = model.get_layer("dense").get_weights()[0].copy()
-    training.compile_model(model, 1e-2, "constant", steps_per_epoch=4, epochs=3,
+    fitting.compile_model(model, 1e-2, "constant", steps_per_epoch=4, epochs=3,
                            label_encoding="sparse", label_smoothing=label_smoothing,
                            ema_momentum=ema_momentum)
-    result = training.fit(model, images[:64], labels[:64], images[64:], labels[64:],
+    result = fitting.fit(model, images[:64], labels[:64], images[64:], labels[64:],
                           batch_size=16, epochs=3, early_stopping_patience=3,
                           checkpoint_path=tmp_path / f"best-{ema_momentum}.keras")
     assert result.history["val_accuracy"].iloc[-1] > 0.5
@@ -132,12 +134,12 @@ def test_the_weight_average_is_what_validation_and_the_saved_model_use(tmp_path:
 
 
 def test_label_smoothing_trains_on_sparse_labels(tmp_path: Path) -> None:
-    training.set_global_seed(0)
+    fitting.set_global_seed(0)
     images, labels = separable_data()
-    model = models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
-    training.compile_model(model, 1e-2, "constant", steps_per_epoch=4, epochs=4,
+    model = networks.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
+    fitting.compile_model(model, 1e-2, "constant", steps_per_epoch=4, epochs=4,
                            label_encoding="sparse", label_smoothing=0.2)
-    result = training.fit(model, images[:64], labels[:64], images[64:], labels[64:],
+    result = fitting.fit(model, images[:64], labels[:64], images[64:], labels[64:],
                           batch_size=16, epochs=4, early_stopping_patience=4,
                           checkpoint_path=tmp_path / "best.keras")
     assert result.history["val_accuracy"].iloc[-1] == 1.0
@@ -188,7 +190,7 @@ def test_multi_worker_strategy_trains_two_local_workers_in_step(tmp_path: Path) 
     assert pd.read_csv(tmp_path / "worker0" / artifacts.HISTORY)["val_accuracy"].iloc[-1] > 0.7
     # Gradients were averaged across both workers at every step: the trained weights are the
     # same. (Batch normalization's running statistics are each worker's own: not compared.)
-    weights = [[weight.numpy() for weight in models.load_model(
+    weights = [[weight.numpy() for weight in networks.load_model(
         tmp_path / f"worker{index}" / artifacts.MODEL).trainable_weights] for index in range(2)]
     for first, second in zip(*weights, strict=True):
         np.testing.assert_allclose(first, second, rtol=1e-5, atol=1e-6)

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from conftest import FASHION_FILES, real_fashion_mnist_available
 
-from helpers import artifacts, datasets, parameters
+from helpers import artifacts, parameters
+from helpers.data import datasets
 from helpers.parameters import ParameterError
 from helpers.runner import execute as pipeline
 

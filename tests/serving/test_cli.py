@@ -11,7 +11,7 @@ from helpers.serving import app as serve
 from helpers.serving import loadtest, predict
 
 MODULES = ["helpers.serving", "helpers.serving.predict", "helpers.serving.loadtest",
-           "helpers.datasets"]
+           "helpers.data.datasets"]
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -57,7 +57,7 @@ def test_predict_checks_top_k_against_the_models_classes(trained_run: Path, caps
 
 
 def test_datasets_command_line_usage_errors(tmp_path: Path, capsys) -> None:
-    from helpers.datasets.__main__ import main as datasets_main
+    from helpers.data.__main__ import main as datasets_main
 
     assert datasets_main(["--help"]) == 0
     assert "export-csv" in capsys.readouterr().out

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import real_digits, write_image_folders, write_pixel_csv
 
-from helpers import datasets
+from helpers.data import datasets
 
 HEADER = "label," + ",".join(f"pixel{n}" for n in range(1, 785))
 

@@ -1,7 +1,7 @@
 """Keras's checkpoint callbacks against ours, on the guarantees that resuming needs.
 
-helpers.callbacks keeps its own BestCheckpoint and EpochBackup; these tests record why, in the
-installed Keras. BackupAndRestore does bring back the epoch and the optimizer's state after a
+helpers.training.callbacks keeps its own BestCheckpoint and EpochBackup; these tests record why,
+in the installed Keras. BackupAndRestore does bring back the epoch and the optimizer's state after a
 full restart (keras-team/keras#19389 and #19179 do not happen in this version), and
 ModelCheckpoint's initial_value_threshold does keep a better checkpoint. But both write their
 files in place, so a kill while saving destroys the previous file. A kill is simulated by a
@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import callbacks, models, training
 from helpers.backend import keras
+from helpers.model import networks
+from helpers.training import callbacks, fitting
 
 STEPS_PER_EPOCH = 3
 
@@ -109,21 +110,21 @@ def separable_data(count: int = 48) -> tuple[np.ndarray, np.ndarray]:
 
 def project_model() -> keras.Model:
     """The project's CNN compiled as 04_train does, with a weight average in the optimizer."""
-    training.set_global_seed(0)
-    model = models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
-    return training.compile_model(model, 1e-3, "cosine", STEPS_PER_EPOCH, 4, "sparse",
+    fitting.set_global_seed(0)
+    model = networks.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
+    return fitting.compile_model(model, 1e-3, "cosine", STEPS_PER_EPOCH, 4, "sparse",
                                   ema_momentum=0.9)
 
 
 def tripwire_model() -> tuple[keras.Model, Tripwire]:
     """A small compiled CNN whose saving can be made to die half-way, and its tripwire."""
-    training.set_global_seed(0)
+    fitting.set_global_seed(0)
     inputs = keras.Input((8, 8, 1))
     tripwire = Tripwire(name="tripwire")
     features = tripwire(keras.layers.Conv2D(2, 3, name="conv")(inputs))
     outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(features))
     model = keras.Model(inputs, outputs)
-    training.compile_model(model, 1e-2, "constant", STEPS_PER_EPOCH, 4, "sparse")
+    fitting.compile_model(model, 1e-2, "constant", STEPS_PER_EPOCH, 4, "sparse")
     model.optimizer.build(model.trainable_variables)
     return model, tripwire
 
@@ -248,7 +249,7 @@ def test_our_backup_keeps_the_previous_epoch_through_a_kill_mid_save(tmp_path: P
     tripwire.armed = True
     with pytest.raises(KilledMidWrite):
         backup.on_epoch_end(1, {"loss": 0.5, "val_loss": 0.4})
-    state = training.read_backup(tmp_path)
+    state = fitting.read_backup(tmp_path)
     assert state["epoch"] == 1 and state["best_val_loss"] == 0.6
     restored, _ = tripwire_model()
     restored.load_weights(tmp_path / state["weights"])
@@ -264,10 +265,10 @@ def test_fit_resumes_after_a_kill_while_it_was_backing_up(tmp_path: Path) -> Non
                      backup_dir=tmp_path / "backup")
     model, tripwire = tripwire_model()
     with pytest.raises(KilledMidWrite):  # the backup saves first at an epoch's end
-        training.fit(model, **arguments, extra_callbacks=[ArmAt(tripwire, 2)])
-    assert training.read_backup(tmp_path / "backup")["epoch"] == 2
+        fitting.fit(model, **arguments, extra_callbacks=[ArmAt(tripwire, 2)])
+    assert fitting.read_backup(tmp_path / "backup")["epoch"] == 2
     resumed, _ = tripwire_model()
-    result = training.fit(resumed, **arguments)
+    result = fitting.fit(resumed, **arguments)
     assert list(result.history["epoch"]) == [1, 2, 3, 4]
     assert int(resumed.optimizer.iterations) == 4 * 2  # two batches per epoch
 
@@ -278,11 +279,11 @@ def test_a_kill_between_the_backup_and_the_best_checkpoint_keeps_the_best_loss(
     images, labels = separable_data()
     model, tripwire = tripwire_model()
     with pytest.raises(KilledMidWrite):  # the backup saves epoch 1, the checkpoint dies
-        training.fit(model, images[:32], labels[:32], images[32:], labels[32:], batch_size=16,
+        fitting.fit(model, images[:32], labels[:32], images[32:], labels[32:], batch_size=16,
                      epochs=4, early_stopping_patience=10,
                      checkpoint_path=tmp_path / "best.keras", backup_dir=tmp_path / "backup",
                      extra_callbacks=[ArmAt(tripwire, 0, spare=1)])
-    state = training.read_backup(tmp_path / "backup")
+    state = fitting.read_backup(tmp_path / "backup")
     assert state["epoch"] == 1 and not (tmp_path / "best.keras").exists()
     # A resumed run starts from epoch 1's loss: no model worse than that one can be kept.
     assert state["best_val_loss"] == state["history"][0]["val_loss"] < np.inf

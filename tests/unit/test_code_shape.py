@@ -34,8 +34,13 @@ def test_no_function_is_over_60_lines() -> None:
 
 def imported_modules(path: Path) -> set[str]:
     """Every module a file imports, `from helpers import x` counted as helpers.x."""
+    return imported_modules_of(ast.parse(path.read_text()))
+
+
+def imported_modules_of(tree: ast.AST) -> set[str]:
+    """imported_modules of a parsed file."""
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -43,19 +48,72 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_stage_modules_never_import_the_runner_or_serving() -> None:
-    for path in python_files():
-        relative = path.relative_to(PACKAGE)
-        if relative.parts[0] in ("runner", "serving") or relative.name == "pipeline.py":
-            continue
-        assert not {name for name in imported_modules(path)
-                    if name.startswith(("helpers.runner", "helpers.serving"))}, relative
+# The pipeline's stages in order (helpers/__init__.py); the runner and serving stand above them,
+# and every module outside these packages is the ground they stand on.
+STAGES = ("data", "model", "training", "evaluation", "writing")
+ABOVE_THE_STAGES = ("runner", "serving")
+
+
+def layer(module: str) -> int:
+    """0 for the ground, 1-5 for the stages in order, 6 for the runner and serving."""
+    package = module.split(".")[1] if module.count(".") else ""
+    if package in STAGES:
+        return STAGES.index(package) + 1
+    return len(STAGES) + 1 if package in ABOVE_THE_STAGES else 0
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """The helpers modules a file imports when it runs: an `if TYPE_CHECKING:` block only
+    names types for annotations (records annotates with the stages' types, importing none)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            node.body = []
+    return {name for name in imported_modules_of(tree) if name.startswith("helpers.")}
+
+
+def later_stage_imports(path: Path) -> set[str]:
+    """What a module imports from a later stage than its own (or the runner and serving from
+    each other): each is an arrow running back up the pipeline."""
+    module = module_name(path)
+    found = set()
+    for imported in runtime_imports(path):
+        target = ".".join(imported.split(".")[:2])
+        if layer(target) > layer(module) or (
+                layer(module) == layer(target) == len(STAGES) + 1 and
+                target != ".".join(module.split(".")[:2])):
+            found.add(imported)
+    return found
+
+
+def test_no_module_imports_a_later_stage() -> None:
+    """Ground < data < model < training < evaluation < writing < runner, serving."""
+    backwards = {module_name(path): sorted(imports) for path in python_files()
+                 if (imports := later_stage_imports(path))}
+    assert not backwards
+
+
+def test_a_later_stage_import_is_caught(tmp_path: Path) -> None:
+    """The check above fails on an arrow back up: training importing the writing stage."""
+    module = PACKAGE / "training" / "fitting.py"
+    assert not later_stage_imports(module)
+    copy = tmp_path / "fitting.py"
+    copy.write_text("from helpers.writing import curves\n" + module.read_text())
+    assert later_stage_imports_as(copy, "helpers.training.fitting") == {
+        "helpers.writing", "helpers.writing.curves"}
+
+
+def later_stage_imports_as(path: Path, module: str) -> set[str]:
+    """later_stage_imports for a file outside the package, read as the module named."""
+    return {name for name in runtime_imports(path)
+            if layer(".".join(name.split(".")[:2])) > layer(module)}
 
 
 def test_serving_runs_models_through_inference_not_the_export_stage() -> None:
     for path in (PACKAGE / "serving").rglob("*.py"):
         assert not {name for name in imported_modules(path)
-                    if name.startswith(("helpers.export", "helpers.training"))}, path.name
+                    if name.startswith(("helpers.evaluation.export",
+                                        "helpers.training"))}, path.name
 
 
 def module_name(path: Path) -> str:

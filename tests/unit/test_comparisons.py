@@ -7,11 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import artifacts, brief_comparisons, parameters
+from helpers import artifacts, parameters
 from helpers.parameters import ParameterError
 from helpers.runner import execute
 from helpers.runner.sweep_comparisons import folder_name, variant_points, write_leaderboard
 from helpers.runner.sweep_grid import SweepPoint
+from helpers.writing import brief_comparisons
 
 ASSIGNMENTS = artifacts.PROJECT_ROOT / "params" / "assignments"
 B_FILE = ASSIGNMENTS / "b_mnist_5k_cnn_bn_dropout.yaml"

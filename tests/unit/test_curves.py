@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import curves, input_pipeline, records
+from helpers import records
+from helpers.data import input_pipeline
 from helpers.records import ModelRecord, PreprocessRecord, TrainingRecord, read_record
+from helpers.writing import curves
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reports" / "reference"
 

@@ -14,8 +14,7 @@ from conftest import (
     write_pixel_csv,
 )
 
-from helpers import datasets
-from helpers.datasets import export, keras_builtin
+from helpers.data import convert, datasets, keras_builtin
 
 
 @pytest.fixture(autouse=True)
@@ -120,7 +119,7 @@ def test_csv_label_column_by_name_or_last_position_and_rgb_shape(tmp_path: Path)
                                                   (64, (8, 8, 1))])
 def test_image_shape_is_derived_from_the_column_count(pixel_columns: int,
                                                       shape: tuple[int, int, int]) -> None:
-    from helpers.datasets.pixel_csv import image_shape_for
+    from helpers.data.pixel_csv import image_shape_for
 
     assert image_shape_for(pixel_columns, None, Path("x.csv")) == shape
 
@@ -168,21 +167,21 @@ def test_export_csv_and_images_round_trip(tmp_path: Path) -> None:
     original = datasets.Dataset("mnist", images[~test, ..., None], labels[~test],
                                 images[test, ..., None], labels[test],
                                 tuple("0123456789"), "test")
-    train_csv, test_csv = export.export_csv(original, tmp_path / "csv")
+    train_csv, test_csv = convert.export_csv(original, tmp_path / "csv")
     assert train_csv.read_text().startswith("label,pixel1,pixel2,")
     from_csv = datasets.load_dataset("csv", train_path=train_csv, test_path=test_csv)
     np.testing.assert_array_equal(from_csv.x_train, original.x_train)
     np.testing.assert_array_equal(from_csv.y_test, original.y_test)
-    export.export_images(original, tmp_path / "png")
+    convert.export_images(original, tmp_path / "png")
     from_png = datasets.load_dataset("folder", train_path=tmp_path / "png" / "train",
                                      test_path=tmp_path / "png" / "test")
     assert sorted(from_png.y_train.tolist()) == sorted(original.y_train.tolist())
     with pytest.raises(FileExistsError, match="already exists"):
-        export.export_images(original, tmp_path / "png")
+        convert.export_images(original, tmp_path / "png")
 
 
 def test_export_command_writes_the_seeds_csv_format(tmp_path: Path) -> None:
-    from helpers.datasets.__main__ import main
+    from helpers.data.__main__ import main
 
     assert main(["export-csv", "mnist_5k", str(tmp_path / "out"), "--max-train-images", "100",
                  "--max-test-images", "20"]) == 0

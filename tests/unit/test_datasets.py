@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from conftest import FASHION_FILES, idx_bytes, write_fashion_idx
 
-from helpers import artifacts, datasets, records
-from helpers.datasets import keras_builtin
+from helpers import artifacts, records
+from helpers.data import datasets, keras_builtin
 
 
 def test_read_idx_round_trips_gzip_and_plain(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """08's deployment section picks each format from the run's own export measurements."""
 
-from helpers import deployment
+from helpers.writing import deployment
 
 
 def row(name: str, size: int, accuracy: float, latency: float = 0.1) -> dict:

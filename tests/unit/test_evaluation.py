@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk_metrics
 
-from helpers import evaluation
+from helpers.evaluation import scoring
 
 CLASSES = ["cat", "dog", "owl"]
 TRUE = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])
@@ -10,7 +10,7 @@ PREDICTED = np.array([0, 0, 1, 1, 1, 0, 2, 2, 1, 0])
 
 
 def test_metrics_match_scikit_learn() -> None:
-    figures = evaluation.classification_metrics(TRUE, PREDICTED, CLASSES)
+    figures = scoring.classification_metrics(TRUE, PREDICTED, CLASSES)
     assert figures["test_accuracy"] == pytest.approx(0.6)
     assert figures["f1_macro"] == pytest.approx(
         sk_metrics.f1_score(TRUE, PREDICTED, average="macro"))
@@ -22,22 +22,22 @@ def test_metrics_match_scikit_learn() -> None:
 
 
 def test_class_never_predicted_scores_zero_not_nan() -> None:
-    figures = evaluation.classification_metrics(np.array([0, 1, 2]), np.array([0, 0, 0]), CLASSES)
+    figures = scoring.classification_metrics(np.array([0, 1, 2]), np.array([0, 0, 0]), CLASSES)
     assert figures["per_class"]["dog"]["precision"] == 0.0
 
 
 def test_confusion_matrix_and_row_normalization() -> None:
-    confusion = evaluation.confusion_matrix(TRUE, PREDICTED, 3)
+    confusion = scoring.confusion_matrix(TRUE, PREDICTED, 3)
     np.testing.assert_array_equal(confusion, [[2, 1, 0], [1, 2, 0], [1, 1, 2]])
-    normalized = evaluation.row_normalize(confusion)
+    normalized = scoring.row_normalize(confusion)
     np.testing.assert_allclose(normalized.sum(axis=1), 1.0)
     assert normalized[2, 2] == pytest.approx(0.5)
-    np.testing.assert_array_equal(evaluation.row_normalize(np.zeros((2, 2), int)), 0.0)
+    np.testing.assert_array_equal(scoring.row_normalize(np.zeros((2, 2), int)), 0.0)
 
 
 def test_most_confused_pairs_sorted_by_count() -> None:
     confusion = np.array([[5, 3, 0], [1, 6, 0], [0, 7, 1]])
-    pairs = evaluation.most_confused_pairs(confusion, CLASSES, top=2)
+    pairs = scoring.most_confused_pairs(confusion, CLASSES, top=2)
     assert list(zip(pairs["true class"], pairs["predicted as"], pairs["images"], strict=True)) == [
         ("owl", "dog", 7), ("cat", "dog", 3)]
     assert pairs["share of true class"].iloc[0] == pytest.approx(7 / 8)
@@ -46,17 +46,17 @@ def test_most_confused_pairs_sorted_by_count() -> None:
 def test_misclassified_sorted_by_confidence() -> None:
     probabilities = np.array([[0.9, 0.1], [0.3, 0.7], [0.05, 0.95], [0.6, 0.4]])
     true = np.array([0, 0, 0, 1])
-    np.testing.assert_array_equal(evaluation.misclassified_by_confidence(true, probabilities),
+    np.testing.assert_array_equal(scoring.misclassified_by_confidence(true, probabilities),
                                   [2, 1, 3])
 
 
 def test_one_hot_labels_become_indices() -> None:
-    np.testing.assert_array_equal(evaluation.as_class_indices(np.eye(3)[[2, 0]]), [2, 0])
+    np.testing.assert_array_equal(scoring.as_class_indices(np.eye(3)[[2, 0]]), [2, 0])
 
 
 def test_length_mismatch_is_refused() -> None:
     with pytest.raises(ValueError, match="3 true labels but 2 predictions"):
-        evaluation.classification_metrics(np.zeros(3, int), np.zeros(2, int), CLASSES)
+        scoring.classification_metrics(np.zeros(3, int), np.zeros(2, int), CLASSES)
 
 
 def test_test_loss_is_the_mean_cross_entropy_with_kerass_clipping() -> None:
@@ -65,7 +65,7 @@ def test_test_loss_is_the_mean_cross_entropy_with_kerass_clipping() -> None:
                               [0.0, 0.0, 1.0]])
     # -log 0.7, -log 0.8, -log 0.4, and -log 1e-7 for the confident mistake (clipped).
     expected = (0.35667 + 0.22314 + 0.91629 + 16.11810) / 4
-    assert evaluation.cross_entropy(labels, probabilities) == pytest.approx(expected, rel=1e-4)
+    assert scoring.cross_entropy(labels, probabilities) == pytest.approx(expected, rel=1e-4)
 
 
 def gallery_labels(right: int, wrong: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +87,7 @@ def gallery_labels(right: int, wrong: int) -> tuple[np.ndarray, np.ndarray]:
 def test_gallery_sample_mixes_right_and_wrong(right: int, wrong: int, count: int,
                                               expected_wrong: int) -> None:
     true, predicted = gallery_labels(right, wrong)
-    indices = evaluation.gallery_sample(true, predicted, count, seed=7)
+    indices = scoring.gallery_sample(true, predicted, count, seed=7)
     assert len(indices) == min(count, right + wrong)
     assert len(set(indices.tolist())) == len(indices)
     mistakes = true[indices] != predicted[indices]
@@ -101,15 +101,15 @@ def test_gallery_sample_mixes_right_and_wrong(right: int, wrong: int, count: int
 
 def test_gallery_sample_is_seeded() -> None:
     true, predicted = gallery_labels(700, 300)
-    first = evaluation.gallery_sample(true, predicted, 12, seed=1)
-    np.testing.assert_array_equal(first, evaluation.gallery_sample(true, predicted, 12, seed=1))
-    assert not np.array_equal(first, evaluation.gallery_sample(true, predicted, 12, seed=2))
+    first = scoring.gallery_sample(true, predicted, 12, seed=1)
+    np.testing.assert_array_equal(first, scoring.gallery_sample(true, predicted, 12, seed=1))
+    assert not np.array_equal(first, scoring.gallery_sample(true, predicted, 12, seed=2))
     assert first.dtype == np.int64
 
 
 def test_gallery_sample_refuses_an_empty_gallery_and_mismatched_labels() -> None:
     true, predicted = gallery_labels(5, 5)
     with pytest.raises(ValueError, match="count must be at least 1"):
-        evaluation.gallery_sample(true, predicted, 0, seed=0)
+        scoring.gallery_sample(true, predicted, 0, seed=0)
     with pytest.raises(ValueError, match="10 true labels but 9 predictions"):
-        evaluation.gallery_sample(true, predicted[:9], 4, seed=0)
+        scoring.gallery_sample(true, predicted[:9], 4, seed=0)

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from trained_run import build_synthetic_run
 
-from helpers import artifacts, export, export_benchmark, inference, models, preprocess
+from helpers import artifacts
+from helpers.data import preprocess
+from helpers.evaluation import export, export_benchmark, inference
+from helpers.model import networks
 
 pytestmark = pytest.mark.xdist_group("export")  # one xdist worker: module fixtures built once
 
@@ -40,7 +43,7 @@ def test_saved_model_has_the_signature_tensorflow_serving_calls(exported) -> Non
     run_dir, paths, _ = exported
     signature = tf.saved_model.load(str(paths["saved_model"])).signatures["serving_default"]
     (spec,) = signature.structured_input_signature[1].values()
-    model = models.load_model(run_dir / artifacts.MODEL)
+    model = networks.load_model(run_dir / artifacts.MODEL)
     assert tuple(spec.shape) == tuple(model.input_shape) and spec.dtype == tf.float32
 
 
@@ -64,7 +67,7 @@ def test_every_format_matches_keras_on_the_whole_test_set(exported) -> None:
 def test_tflite_float32_gives_the_keras_probabilities(exported) -> None:
     run_dir, paths, _ = exported
     images = preprocess.load_split(run_dir, "test").images[:64]
-    expected = models.load_model(paths["keras"]).predict(images, verbose=0)
+    expected = networks.load_model(paths["keras"]).predict(images, verbose=0)
     actual = inference.TFLiteModel(paths["tflite_float32"])(images)
     np.testing.assert_allclose(actual, expected, atol=1e-5)
 
@@ -97,7 +100,7 @@ def test_a_model_averaging_with_the_mirror_image_exports_so_in_every_format(
         tmp_path: Path) -> None:
     run_dir = build_synthetic_run(tmp_path / "mirror", (28, 28, 1), ("a", "b", "c"))
     model_path = run_dir / artifacts.MODEL
-    averaging = models.with_mirror_averaging(models.load_model(model_path))
+    averaging = networks.with_mirror_averaging(networks.load_model(model_path))
     artifacts.save_with(model_path, averaging.save)
     paths = export.export_all(run_dir, calibration_count=50)
     rows = export_benchmark.measure_all(run_dir, paths, latency_images=5)

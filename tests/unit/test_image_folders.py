@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from photos import CLASSES, sideways_photo, write_photo_folders, zip_folder
 
-from helpers import datasets, narrative
-from helpers.datasets.image_folders import AUTO_IMAGE_SIZE_LIMIT
+from helpers.data import datasets
+from helpers.data.image_folders import AUTO_IMAGE_SIZE_LIMIT
+from helpers.writing import narrative
 
 PER_CLASS = 6
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from helpers.backend import tf
-from helpers.input_pipeline import (
+from helpers.data.input_pipeline import (
     Augmentation,
     erase_batch,
     flip_batch,
@@ -82,7 +82,7 @@ def test_erase_blacks_out_one_rectangle_with_the_given_probability() -> None:
 
 
 def test_rotation_and_zoom_move_pixels_reproducibly_and_zero_leaves_images_alone() -> None:
-    from helpers.input_pipeline import rotate_zoom_batch
+    from helpers.data.input_pipeline import rotate_zoom_batch
 
     images = np.zeros((4, 28, 28, 1), np.float32)
     images[:, 4:8, 12:16] = 255.0  # a bright square above the centre

@@ -2,8 +2,9 @@
 
 import pytest
 
-from helpers import models, parameters
-from helpers.layer_spec import LayerSpec, LayerSpecError, parse_layers
+from helpers import parameters
+from helpers.catalog.layer_grammar import LayerSpec, LayerSpecError, parse_layers
+from helpers.model import networks
 
 ASSIGNMENT_A = ["conv 32 3x3 relu l2=0.001", "maxpool 2", "conv 64 3x3 relu l2=0.001",
                 "maxpool 2", "flatten", "dense 128 relu l2=0.001", "dropout 0.3"]
@@ -48,22 +49,22 @@ def test_a_bad_layers_parameter_is_refused_before_any_work() -> None:
 
 
 def test_assignment_a_and_d_networks_have_their_published_parameter_counts() -> None:
-    cnn = models.build_model((28, 28, 1), 10, parameters.validate(
+    cnn = networks.build_model((28, 28, 1), 10, parameters.validate(
         {"architecture": "layers", "layers": ASSIGNMENT_A}))
-    assert models.parameter_counts(cnn)["total"] == 225_034  # Keras's summary of brief A
-    assert models.layer_listing(cnn)[1] == "conv 32 3x3, relu, padding valid, l2 0.001"
-    assert models.layer_listing(cnn)[-1].startswith("dense 10, softmax")
-    mlp = models.build_model((28, 28, 1), 10, parameters.validate(
+    assert networks.parameter_counts(cnn)["total"] == 225_034  # Keras's summary of brief A
+    assert networks.layer_listing(cnn)[1] == "conv 32 3x3, relu, padding valid, l2 0.001"
+    assert networks.layer_listing(cnn)[-1].startswith("dense 10, softmax")
+    mlp = networks.build_model((28, 28, 1), 10, parameters.validate(
         {"architecture": "mlp", "hidden_units": [512, 256], "dropout_rate": 0.0,
          "batch_norm": False}))
-    assert models.parameter_counts(mlp)["total"] == 535_818  # 784-512-256-10
-    assert [layer for layer in models.layer_listing(mlp) if layer.startswith("dense")] == [
+    assert networks.parameter_counts(mlp)["total"] == 535_818  # 784-512-256-10
+    assert [layer for layer in networks.layer_listing(mlp) if layer.startswith("dense")] == [
         "dense 512, relu", "dense 256, relu", "dense 10, softmax (the output: one unit per class)"]
 
 
 def test_vgg_is_the_cnn_with_two_convolutions_per_block() -> None:
-    vgg = models.build_model((28, 28, 1), 10, parameters.validate({"architecture": "vgg"}))
-    conv_layers = [line for line in models.layer_listing(vgg) if line.startswith("conv")]
+    vgg = networks.build_model((28, 28, 1), 10, parameters.validate({"architecture": "vgg"}))
+    conv_layers = [line for line in networks.layer_listing(vgg) if line.startswith("conv")]
     assert len(conv_layers) == 4
     with pytest.raises(parameters.ParameterError, match="two convolutions per block"):
         parameters.validate({"architecture": "vgg", "convs_per_block": 3})

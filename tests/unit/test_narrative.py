@@ -3,7 +3,9 @@
 import pytest
 import yaml
 
-from helpers import artifacts, models, narrative, parameters
+from helpers import artifacts, parameters
+from helpers.model import networks
+from helpers.writing import narrative
 
 ASSIGNMENTS = artifacts.PROJECT_ROOT / "params" / "assignments"
 
@@ -13,7 +15,7 @@ def built(params_file: str):
     given = yaml.safe_load((artifacts.PROJECT_ROOT / params_file).read_text())
     known = {name: value for name, value in given.items()
              if name in parameters.RunParameters.model_fields}
-    return models.build_model((28, 28, 1), 10, parameters.validate(known))
+    return networks.build_model((28, 28, 1), 10, parameters.validate(known))
 
 
 # params file -> (kinds its text must explain, kinds it must not, flatten size, largest layer)

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import yaml
 
-from helpers import artifacts, models, network_code, parameters
+from helpers import artifacts, parameters
 from helpers.backend import keras
+from helpers.model import network_code, networks
 
 ASSIGNMENT_A = artifacts.PROJECT_ROOT / "params" / "assignments" / "a_csv_cnn_l2.yaml"
 # The settings that make one layer differ from another of its class.
@@ -53,7 +54,7 @@ def l2_factor(config: dict) -> float | None:
 
 @pytest.mark.parametrize("image_shape, settings", ARCHITECTURES.values(), ids=ARCHITECTURES)
 def test_the_printed_code_rebuilds_the_same_network(image_shape: tuple, settings: dict) -> None:
-    original = models.build_model(image_shape, 10, parameters.RunParameters(**settings))
+    original = networks.build_model(image_shape, 10, parameters.RunParameters(**settings))
     source = network_code.keras_source(original)
     copy = rebuilt(source)
     assert [type(layer) for layer in stack(copy)] == [type(layer) for layer in stack(original)]
@@ -65,7 +66,7 @@ def test_the_printed_code_rebuilds_the_same_network(image_shape: tuple, settings
         assert ({key: yours[key] for key in COMPARED if key in yours}
                 == {key: mine[key] for key in COMPARED if key in mine}), ours.name
         assert l2_factor(yours) == l2_factor(mine), ours.name
-    assert models.parameter_counts(copy) == models.parameter_counts(original)
+    assert networks.parameter_counts(copy) == networks.parameter_counts(original)
     # Same weights, same answers: nothing the comparison above left out changes the network.
     copy.set_weights(original.get_weights())
     pixels = np.random.default_rng(0).integers(0, 256, (3, *image_shape)).astype("float32")
@@ -76,7 +77,7 @@ def test_the_printed_code_rebuilds_the_same_network(image_shape: tuple, settings
 
 def test_default_cnn_reads_as_a_student_writes_it() -> None:
     source = network_code.keras_source(
-        models.build_model((28, 28, 1), 10, parameters.RunParameters(l2_weight=1e-4)))
+        networks.build_model((28, 28, 1), 10, parameters.RunParameters(l2_weight=1e-4)))
     lines = source.splitlines()
     assert lines[:5] == ["import keras", "from keras import layers, regularizers", "",
                          "model = keras.Sequential([", "    keras.Input(shape=(28, 28, 1)),"]
@@ -92,7 +93,7 @@ def test_default_cnn_reads_as_a_student_writes_it() -> None:
 
 def test_regularizers_are_imported_only_when_used() -> None:
     source = network_code.keras_source(
-        models.build_model((28, 28, 1), 10, parameters.RunParameters()))
+        networks.build_model((28, 28, 1), 10, parameters.RunParameters()))
     assert "from keras import layers\n" in source and "regularizers" not in source
 
 

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import conclusion, observations
 from helpers.records import (
     DatasetRecord,
     MetricsRecord,
@@ -14,6 +13,7 @@ from helpers.records import (
     PreprocessRecord,
     TrainingRecord,
 )
+from helpers.writing import conclusion, observations
 
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot"]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import artifacts, datasets, parameters
+from helpers import artifacts, parameters
+from helpers.data import datasets
 from helpers.parameters import ParameterError
 from helpers.runner import execute, parameter_table
 
@@ -30,7 +31,7 @@ def cell_problems(declared: dict, schema: dict[str, object]) -> list[str]:
             default = ast.literal_eval(declaration["default"])
             if name not in schema:
                 problems.append(f"{name}: {notebook}'s parameters cell declares it, the schema "
-                                "(helpers/parameter_schema.py) lacks it")
+                                "(helpers/parameters/schema.py) lacks it")
             elif default != schema[name]:
                 problems.append(f"{name}: {notebook} defaults to {default!r}, the schema to "
                                 f"{schema[name]!r}")
@@ -54,11 +55,24 @@ def code_outside_parameters_cells(notebook: str) -> str:
 
 
 def attributes_read_in_helpers() -> set[str]:
-    """Every `x.name` in helpers/ outside the schema: parameters a helper reads off `params`."""
-    schema_modules = {"parameter_schema.py", "parameters.py", "parameter_table.py"}
-    return {node.attr for path in (artifacts.PROJECT_ROOT / "helpers").rglob("*.py")
-            if path.name not in schema_modules
-            for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Attribute)}
+    """Every `x.name` and `x["name"]` in helpers/ outside the schema: parameters a helper reads
+    off `params`, or off the architecture parameters the catalog's builders are given."""
+    package = artifacts.PROJECT_ROOT / "helpers"
+    schema_modules = {package / "parameters" / "schema.py", package / "parameters" / "__init__.py",
+                      package / "runner" / "parameter_table.py"}
+    return {name for path in package.rglob("*.py") if path not in schema_modules
+            for node in ast.walk(ast.parse(path.read_text()))
+            if (name := _read_name(node))}
+
+
+def _read_name(node: ast.AST) -> str | None:
+    """The name an attribute or a string subscript reads, else None."""
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)):
+        return node.slice.value
+    return None
 
 
 def unused_problems(declared: dict, names: list[str], code: dict[str, str],
@@ -88,7 +102,7 @@ def test_every_parameter_is_read_by_the_notebook_that_declares_it_or_the_runner(
 
 
 @pytest.mark.parametrize("cell, schema, code, problem", [
-    ({"scratch": {"default": "1"}}, {}, "print(scratch)", "the schema (helpers/parameter_sch"),
+    ({"scratch": {"default": "1"}}, {}, "print(scratch)", "the schema (helpers/parameters/sc"),
     ({"scratch": {"default": "1"}}, {"scratch": 2}, "print(scratch)", "defaults to 1, the sch"),
     ({}, {"scratch": 1}, "", "no notebook's parameters cell declares it"),
     ({"scratch": {"default": "1"}}, {"scratch": 1}, "print(other)", "nothing reads it"),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import same_color
 
-from helpers import plots
+from helpers.writing import plots
 
 CLASSES = ["T-shirt", "Trouser", "Coat"]
 TRUE = np.array([0, 1, 2, 2, 0])

@@ -3,7 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import artifacts, preprocess
+from helpers import artifacts
+from helpers.data import preprocess
 
 
 def test_stratified_split_is_disjoint_complete_stratified_and_seeded() -> None:

@@ -340,7 +340,7 @@ def image_alts(html: str) -> list[str]:
 
 
 def report_figure_text(name: str):
-    from helpers import plots
+    from helpers.writing import plots
 
     return plots.figure_text(name)
 
@@ -351,7 +351,7 @@ def test_figures_shown_by_save_figure_keep_alt_and_caption(tmp_path: Path,
     """A notebook run in a real kernel: one image with its alt text, the caption under it."""
     import nbclient
 
-    from helpers import plots
+    from helpers.writing import plots
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -360,7 +360,8 @@ def test_figures_shown_by_save_figure_keep_alt_and_caption(tmp_path: Path,
         v4.new_markdown_cell("# 04 · Train\n\n[![Open In Colab](https://colab.research.google"
                              ".com/assets/colab-badge.svg)](https://colab.research.google.com/"
                              "github/x/y/blob/main/notebooks/04_train.ipynb)\n\nTrains."),
-        v4.new_code_cell("import matplotlib.pyplot as plt\nfrom helpers import artifacts, plots\n"
+        v4.new_code_cell("import matplotlib.pyplot as plt\nfrom helpers import artifacts\n"
+                         "from helpers.writing import plots\n"
                          f"run_dir = {str(run_dir)!r}"),
         v4.new_code_cell('figure, axis = plt.subplots()\naxis.plot([1, 2, 3])\n'
                          'plots.save_figure(figure, artifacts.figure_path(run_dir, '
@@ -390,7 +391,7 @@ def test_figures_shown_by_save_figure_keep_alt_and_caption(tmp_path: Path,
 
 
 def test_old_figures_get_their_alt_text_and_caption_from_the_cell() -> None:
-    from helpers import plots
+    from helpers.writing import plots
 
     cell = nbformat.v4.new_code_cell('figure = plots.confusion_heatmap(c, names, True)\n'
                                      'plots.save_figure(figure, artifacts.figure_path(run_dir, '
@@ -418,7 +419,7 @@ def test_colab_badge_is_cut_from_markdown() -> None:
 def test_a_quick_run_on_a_subset_says_so_and_names_no_dataset_total() -> None:
     from dataclasses import replace
 
-    from helpers.runner import report_settings
+    from helpers.writing import report_settings
 
     records = report_settings.read_run_records(REFERENCE_ROOT / "mnist_5k")
     assert records is not None

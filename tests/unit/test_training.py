@@ -4,8 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import callbacks, models, training
 from helpers.backend import keras
+from helpers.model import networks
+from helpers.training import callbacks, fitting
 
 
 def tiny_data(count: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -16,18 +17,18 @@ def tiny_data(count: int = 64) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.slow
 def test_fit_saves_best_checkpoint_and_history(tmp_path: Path) -> None:
-    training.set_global_seed(0)
+    fitting.set_global_seed(0)
     images, labels = tiny_data()
-    model = models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
-    training.compile_model(model, 1e-3, "cosine", steps_per_epoch=4, epochs=3,
+    model = networks.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
+    fitting.compile_model(model, 1e-3, "cosine", steps_per_epoch=4, epochs=3,
                            label_encoding="sparse")
-    result = training.fit(model, images[:48], labels[:48], images[48:], labels[48:],
+    result = fitting.fit(model, images[:48], labels[:48], images[48:], labels[48:],
                           batch_size=16, epochs=3, early_stopping_patience=2,
                           checkpoint_path=tmp_path / "best.keras")
     assert result.epochs_run == 3 and list(result.history["epoch"]) == [1, 2, 3]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(result.history.columns)
     assert 1 <= result.best_epoch <= 3 and result.train_seconds > 0
-    assert models.load_model(tmp_path / "best.keras").output_shape == (None, 2)
+    assert networks.load_model(tmp_path / "best.keras").output_shape == (None, 2)
 
 
 @pytest.mark.slow
@@ -37,7 +38,7 @@ def test_non_finite_loss_stops_training_with_an_error(tmp_path: Path) -> None:
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     images = np.array([[np.inf, 1.0]] * 8, dtype=np.float32)
     with pytest.raises(FloatingPointError, match="training loss became nan"):
-        training.fit(model, images, np.zeros(8), images, np.zeros(8), batch_size=4,
+        fitting.fit(model, images, np.zeros(8), images, np.zeros(8), batch_size=4,
                      epochs=2, early_stopping_patience=1,
                      checkpoint_path=tmp_path / "best.keras")
     assert not (tmp_path / "best.keras").exists()
@@ -46,7 +47,7 @@ def test_non_finite_loss_stops_training_with_an_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("schedule, message", [("linear", "lr_schedule='linear'")])
 def test_unknown_schedule_is_named(schedule: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        training.learning_rate_schedule(1e-3, schedule, 10)
+        fitting.learning_rate_schedule(1e-3, schedule, 10)
 
 
 class InterruptDuringEpoch(keras.callbacks.Callback):
@@ -86,9 +87,9 @@ class OptimizerAt(keras.callbacks.Callback):
 
 
 def compiled_tiny_model(epochs: int, ema_momentum: float = 0.0) -> keras.Model:
-    training.set_global_seed(0)
-    model = models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
-    return training.compile_model(model, 1e-3, "cosine", steps_per_epoch=3, epochs=epochs,
+    fitting.set_global_seed(0)
+    model = networks.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8)
+    return fitting.compile_model(model, 1e-3, "cosine", steps_per_epoch=3, epochs=epochs,
                                   label_encoding="sparse", ema_momentum=ema_momentum)
 
 
@@ -105,15 +106,15 @@ def test_interrupted_fit_resumes_after_the_last_completed_epoch(tmp_path: Path) 
     arguments = tiny_fit_arguments(tmp_path)
     before = OptimizerAt(epoch=1)
     with pytest.raises(KeyboardInterrupt):
-        training.fit(compiled_tiny_model(4), **arguments,
+        fitting.fit(compiled_tiny_model(4), **arguments,
                      extra_callbacks=[before, InterruptDuringEpoch(epoch=2)])
-    state = training.read_backup(tmp_path / "backup")
+    state = fitting.read_backup(tmp_path / "backup")
     assert state["epoch"] == 2 and [row["epoch"] for row in state["history"]] == [1, 2]
     best_before = state["best_val_loss"]
 
     model = compiled_tiny_model(4)  # as 04_train does: a fresh model, then fit again
     after = OptimizerAt(epoch=3)
-    result = training.fit(model, **arguments, extra_callbacks=[after])
+    result = fitting.fit(model, **arguments, extra_callbacks=[after])
     assert list(result.history["epoch"]) == [1, 2, 3, 4] and result.epochs_run == 4
     for restored, saved in zip(after.at_start, before.at_epoch_end, strict=True):
         np.testing.assert_array_equal(restored, saved)  # Adam's iterations and moments
@@ -126,11 +127,11 @@ def test_checkpoint_is_not_replaced_by_a_worse_model_after_a_resume(tmp_path: Pa
     path = tmp_path / "best.keras"
     path.write_text("the best model of the interrupted run")
     checkpoint = callbacks.BestCheckpoint(path, best=0.25)
-    checkpoint.set_model(models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8))
+    checkpoint.set_model(networks.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8))
     checkpoint.on_epoch_end(3, {"val_loss": 0.4})
     assert path.read_text() == "the best model of the interrupted run"
     checkpoint.on_epoch_end(4, {"val_loss": 0.2})
-    assert checkpoint.best == 0.2 and models.load_model(path).output_shape == (None, 2)
+    assert checkpoint.best == 0.2 and networks.load_model(path).output_shape == (None, 2)
 
 
 @pytest.mark.slow
@@ -141,9 +142,9 @@ def test_a_backup_with_a_weight_average_holds_the_trained_weights_not_the_averag
     # a resumed run trains on from the average.
     swapped = OptimizerAt(epoch=1)
     with pytest.raises(KeyboardInterrupt):
-        training.fit(compiled_tiny_model(4, ema_momentum=0.9), **tiny_fit_arguments(tmp_path),
+        fitting.fit(compiled_tiny_model(4, ema_momentum=0.9), **tiny_fit_arguments(tmp_path),
                      extra_callbacks=[swapped, InterruptDuringEpoch(epoch=2)])
-    state = training.read_backup(tmp_path / "backup")
+    state = fitting.read_backup(tmp_path / "backup")
     restored = compiled_tiny_model(4, ema_momentum=0.9)
     restored.optimizer.build(restored.trainable_variables)
     restored.load_weights(tmp_path / "backup" / state["weights"])
@@ -168,7 +169,7 @@ def test_early_stopping_counts_on_from_the_interrupted_epochs(patience: int, sto
     # Best at epoch 2, then two epochs without improvement before the interruption: the
     # first epoch after the resume is the third.
     stopping = callbacks.ResumableEarlyStopping(patience, rows(0.5, 0.4, 0.45, 0.46))
-    stopping.set_model(models.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8))
+    stopping.set_model(networks.build_cnn((8, 8, 1), 2, conv_filters=(4,), dense_units=8))
     stopping.on_train_begin()
     assert stopping.best == 0.4 and stopping.wait == 2
     stopping.on_epoch_end(4, {"val_loss": 0.47})
@@ -181,10 +182,10 @@ def test_a_run_killed_after_its_patience_ran_out_trains_no_more(tmp_path: Path) 
     model = compiled_tiny_model(4)
     model.optimizer.build(model.trainable_variables)
     model.save_weights(tmp_path / "backup" / "epoch-0002.weights.h5")
-    (tmp_path / "backup" / training.BACKUP_STATE).write_text(json.dumps(
+    (tmp_path / "backup" / fitting.BACKUP_STATE).write_text(json.dumps(
         {"epoch": 2, "weights": "epoch-0002.weights.h5", "history": rows(0.4, 0.5),
          "train_seconds": 1.0, "best_val_loss": 0.4}))
-    result = training.fit(compiled_tiny_model(4), **arguments)
+    result = fitting.fit(compiled_tiny_model(4), **arguments)
     assert list(result.history["epoch"]) == [1, 2] and result.epochs_run == 2
 
 
@@ -196,7 +197,7 @@ def test_a_run_killed_after_its_patience_ran_out_trains_no_more(tmp_path: Path) 
 ])
 def test_auto_epochs_give_small_datasets_enough_steps(steps_per_epoch: int, epochs: int,
                                                       patience: int) -> None:
-    length = training.training_length("auto", 4, steps_per_epoch)
+    length = fitting.training_length("auto", 4, steps_per_epoch)
     assert (length.epochs, length.early_stopping_patience, length.chosen) == (epochs, patience,
                                                                               True)
     assert f"**{epochs} epochs**" in length.explanation[0]
@@ -204,6 +205,6 @@ def test_auto_epochs_give_small_datasets_enough_steps(steps_per_epoch: int, epoc
 
 
 def test_epochs_the_user_sets_are_kept() -> None:
-    length = training.training_length(6, 4, 7)
+    length = fitting.training_length(6, 4, 7)
     assert (length.epochs, length.early_stopping_patience, length.chosen,
             length.explanation) == (6, 4, False, ())

@@ -1,20 +1,15 @@
 """training_source: 03's model code and 04's training code, run together, train the run's network
-with the loss, optimizer and learning rate that training.compile_model gives it."""
+with the loss, optimizer and learning rate that fitting.compile_model gives it."""
 
 import numpy as np
 import pytest
 import yaml
 
-from helpers import (
-    artifacts,
-    input_pipeline,
-    models,
-    network_code,
-    parameters,
-    training,
-    training_code,
-)
+from helpers import artifacts, parameters
 from helpers.backend import keras
+from helpers.data import input_pipeline
+from helpers.model import network_code, networks
+from helpers.training import fitting, training_code
 
 PARAMS = artifacts.PROJECT_ROOT / "params"
 IMAGE_SHAPE, CLASSES = (28, 28, 1), 10
@@ -78,7 +73,7 @@ def loss_settings(model: keras.Model) -> tuple[type, dict]:
 def test_both_listings_train_the_run_network_as_compile_model_does(
         path, overrides: dict, tmp_path, monkeypatch) -> None:
     params = run_parameters(path, overrides)
-    run_model = models.build_model(IMAGE_SHAPE, CLASSES, params)
+    run_model = networks.build_model(IMAGE_SHAPE, CLASSES, params)
     arguments = settings(params)
     source = (network_code.keras_source(run_model) + "\n"
               + training_code.training_source(**arguments))
@@ -92,8 +87,8 @@ def test_both_listings_train_the_run_network_as_compile_model_does(
     trained = namespace["model"]
     assert len(namespace["history"].history["loss"]) == 1
     assert (tmp_path / training_code.CHECKPOINT_FILE).is_file()
-    assert models.parameter_counts(trained) == models.parameter_counts(run_model)
-    training.compile_model(run_model, params.learning_rate, params.lr_schedule,
+    assert networks.parameter_counts(trained) == networks.parameter_counts(run_model)
+    fitting.compile_model(run_model, params.learning_rate, params.lr_schedule,
                            arguments["steps_per_epoch"], arguments["epochs"],
                            params.label_encoding, label_smoothing=params.label_smoothing,
                            ema_momentum=params.ema_momentum, xla="off")

@@ -11,8 +11,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from helpers import devices
 from helpers.backend import keras
+from helpers.training import devices
 
 tomllib = pytest.importorskip("tomllib", reason="new in Python 3.11, which the lock is for")
 ROOT = Path(__file__).resolve().parents[2]

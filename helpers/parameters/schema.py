@@ -1,0 +1,266 @@
+"""The one parameter schema: every parameter's type, range, allowed values and meaning.
+
+The notebooks' `parameters` cells are the source of the names and defaults (papermill
+injects values there); tests/unit/test_parameters.py keeps this schema and those cells in
+step, and docs/runner.md's parameter table is generated from it
+(`python -m helpers.runner.parameter_table`). helpers.parameters re-exports what callers use.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from helpers import catalog
+from helpers.parameters.messages import problems_text
+
+# Allowed values, which the stage modules also read (they import TensorFlow; this does not).
+# Datasets and network kinds are the catalog's (helpers/catalog/): each is declared there once.
+Dataset = Literal[catalog.DATASET_NAMES]  # type: ignore[valid-type]
+TestSplit = Literal["published", "pooled"]
+Architecture = Literal[catalog.NETWORK_NAMES]  # type: ignore[valid-type]
+ColorMode = Literal["grayscale", "rgb"]
+# Chosen from the data: image_size and color_mode from a folder's images (01), epochs from
+# the number of training images (04, helpers.training.fitting.training_length).
+Auto = Literal["auto"]
+LabelEncoding = Literal["sparse", "one_hot"]
+LearningRateSchedule = Literal["constant", "cosine"]
+Precision = Literal["auto", "off", "float16", "bfloat16"]
+XlaSetting = Literal["auto", "off"]
+Strategy = Literal["auto", "default", "mirrored", "multi_worker", "tpu"]
+# The figures an assignment brief may report, which 08_conclusion compares with the run's.
+ReportedMetric = Literal["test_accuracy", "test_loss", "precision_macro", "recall_macro",
+                         "f1_macro"]
+
+LABEL_ENCODINGS: tuple[str, ...] = get_args(LabelEncoding)
+LR_SCHEDULES: tuple[str, ...] = get_args(LearningRateSchedule)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+XLA_SETTINGS: tuple[str, ...] = get_args(XlaSetting)
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+
+PositiveInt = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=0)]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+ImageSize = PositiveInt | Annotated[list[PositiveInt], Field(min_length=2, max_length=2)] | Auto
+# Set by the runner (--run-dir), never by a params file.
+RUNNER_PARAMETERS = ("run_dir",)
+# Read by the runner itself, not by a notebook: no `parameters` cell declares them, so
+# execute.run passes them to none (it passes each notebook only the names it declares).
+RUNNER_ONLY_PARAMETERS = ("comparisons",)
+
+
+def meaning(default: Any, text: str) -> Any:
+    """A field's default and its meaning, the text docs/runner.md's table shows (markdown)."""
+    return Field(default, description=text)
+
+
+class Comparison(BaseModel):
+    """One variant the brief asks to compare with its run: a name and parameter overrides."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    name: Annotated[str, Field(min_length=1, pattern=r"[A-Za-z0-9]")]
+    set: Annotated[dict[str, Any], Field(min_length=1)]
+
+
+class RunParameters(BaseModel):
+    """Every notebook parameter of one run. Defaults are the notebooks' own."""
+
+    # strict: a YAML `true` is not an epoch count and `3.5` is not a batch size; no coercion.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    # 01_load_data
+    dataset: Dataset = meaning("fashion_mnist", "`fashion_mnist`, `mnist`, `cifar10`, `mnist_5k`, "
+                               "`csv` or `folder` (see [datasets.md](datasets.md))")
+    data_dir: str | None = meaning(None, "folder with a built-in dataset's files; `null` searches "
+                                   "data/raw/, the system, then downloads")
+    train_path: str | None = meaning(None, "`csv`: the training CSV file; `folder`: the folder "
+                                     "of class sub-folders")
+    test_path: str | None = meaning(None, "the test CSV file or folder; `null` splits "
+                                    "`test_fraction` off `train_path`")
+    test_fraction: Fraction = meaning(0.2, "share held out for testing when there is no "
+                                      "`test_path` (also `mnist_5k`), or of all images with "
+                                      "`split: pooled`")
+    split: TestSplit = meaning("published", "`published` keeps the dataset's own test set; "
+                               "`pooled` pools training and test images and holds out a "
+                               "stratified, seeded `test_fraction` (80/10/10: `test_fraction: "
+                               "0.1`, `val_fraction: 0.1111`)")
+    label_column: int | str = meaning(0, "`csv`: the label column, by header name or position "
+                                      "(-1 is the last)")
+    csv_header: bool | None = meaning(None, "`csv`: `true`, `false`, or `null` to detect a "
+                                      "header row")
+    image_shape: list[PositiveInt] | None = meaning(None, "`csv`: `[height, width]` or `[height, "
+                                                    "width, channels]`; `null` derives it from "
+                                                    "the column count")
+    class_names: list[str] | None = meaning(None, "`csv`: names of classes 0, 1, …; `null` "
+                                            "numbers them")
+    image_size: ImageSize = meaning("auto", "`folder`: images are resized to this square size, "
+                                    "or `[height, width]`; `auto`: their median size, at most 32 "
+                                    "(see [datasets.md](datasets.md))")
+    color_mode: ColorMode | Auto = meaning("auto", "`folder`: `grayscale` or `rgb`; `auto`: "
+                                           "`rgb` if any image is in colour")
+    max_train_images: Count = meaning(0, "keep at most this many training images, classes in "
+                                      "proportion (0 = all)")
+    max_test_images: Count = meaning(0, "the same for the test images")
+    seed: Count = meaning(42, "the one seed behind the subset, the split, the initial weights, "
+                          "batch order, dropout and the images 05 and 07 pick")
+    # 02_preprocess
+    val_fraction: Fraction = meaning(0.1, "share of the training images held out for validation "
+                                     "(stratified)")
+    label_encoding: LabelEncoding = meaning("sparse", "`sparse` integer labels or `one_hot` rows "
+                                            "(the loss follows)")
+    # 03_build_model
+    architecture: Architecture = meaning("cnn", "`cnn` (the parameters below), `vgg` (the cnn "
+                                         "with two convolutions per block: the best profile's "
+                                         "network), `mlp` (dense layers only) or `layers` "
+                                         "(written out, see below)")
+    hidden_units: Annotated[list[PositiveInt], Field(min_length=1)] = meaning(
+        [512, 256], "`mlp`: units of each hidden dense layer (ReLU; `batch_norm`, "
+        "`dropout_rate` and `l2_weight` apply)")
+    layers: list[str] | None = meaning(None, "`layers`: the network layer by layer, see "
+                                       "[Networks written layer by layer]"
+                                       "(#networks-written-layer-by-layer)")
+    conv_filters: Annotated[list[PositiveInt], Field(min_length=1)] = meaning(
+        [32, 64], "filters per convolution block (3×3, ReLU, 2×2 max pooling)")
+    kernel_size: PositiveInt = meaning(3, "convolution window")
+    convs_per_block: PositiveInt = meaning(1, "convolutions before each pooling (2: VGG-style "
+                                           "blocks, as in the best profile)")
+    dense_units: PositiveInt = meaning(128, "units of the hidden dense layer")
+    dropout_rate: Annotated[float, Field(ge=0, lt=1)] = meaning(
+        0.3, "dropout before and after the dense layer")
+    batch_norm: bool = meaning(True, "batch normalization after each block and the dense layer")
+    l2_weight: Annotated[float, Field(ge=0)] = meaning(
+        0.0, "L2 penalty on the convolution and dense weights")
+    mixed_precision: Precision = meaning("auto", "`auto` (float16 on a GPU, bfloat16 on a CPU "
+                                         "with AMX or AVX-512 BF16, else float32), `off`, "
+                                         "`float16` or `bfloat16`")
+    # 04_train
+    learning_rate: Annotated[float, Field(gt=0)] = meaning(0.001, "Adam's initial learning rate")
+    lr_schedule: LearningRateSchedule = meaning("cosine", "`cosine` decay to zero over the run, "
+                                                "or `constant`")
+    batch_size: PositiveInt = meaning(128, "images per step on each replica (the global batch "
+                                      "is this × replicas)")
+    epochs: PositiveInt | Auto = meaning("auto", "at most this many epochs; `auto`: 10, or as "
+                                         "many as give 1,000 optimizer steps on a small dataset "
+                                         "(at most 200, early-stopping patience then 10% of "
+                                         "them)")
+    label_smoothing: Annotated[float, Field(ge=0, lt=1)] = meaning(
+        0.0, "train towards 1 − this for the right class (0 = off)")
+    ema_momentum: Annotated[float, Field(ge=0, lt=1)] = meaning(
+        0.0, "keep an exponential moving average of the weights for validation and the saved "
+        "model (0 = off; e.g. 0.999)")
+    early_stopping_patience: Count = meaning(4, "epochs without a better validation loss before "
+                                             "stopping (best weights restored)")
+    deterministic_ops: bool = meaning(True, "deterministic TensorFlow kernels: the same seed "
+                                      "gives the same figures")
+    augment_flip: bool = meaning(False, "mirror training images left-right at random (clothes: "
+                                 "yes; digits: no)")
+    augment_shift: Annotated[float, Field(ge=0, lt=0.5)] = meaning(
+        0.0, "shift training images by up to this fraction of their size, zero-filled")
+    augment_erase: Annotated[float, Field(ge=0, le=1)] = meaning(
+        0.0, "with this probability, black out one random rectangle of a training image")
+    augment_rotation: Annotated[float, Field(ge=0, le=180)] = meaning(
+        0.0, "turn training images by up to this many degrees either way, zero-filled")
+    augment_zoom: Annotated[float, Field(ge=0, lt=0.5)] = meaning(
+        0.0, "zoom training images in or out by up to this fraction, zero-filled")
+    xla: XlaSetting = meaning("auto", "`auto`: Keras compiles the training step with XLA on a "
+                              "GPU (never on a CPU); `off`")
+    strategy: Strategy = meaning("auto", "`auto`, `default`, `mirrored`, `multi_worker` or "
+                                 "`tpu` (see [devices.md](devices.md))")
+    test_time_mirror: bool = meaning(False, "save the model predicting the mean of each image "
+                                     "and its mirror image: 05, every export and the REST API "
+                                     "then do so (for clothes, not digits; twice the cost per "
+                                     "prediction)")
+    # 05_evaluate
+    predictions_shown: PositiveInt = meaning(15, "test images in the gallery of predictions, "
+                                             "right and wrong")
+    # 06_misclassifications
+    gallery_size: PositiveInt = meaning(24, "misclassified images shown")
+    top_pairs: PositiveInt = meaning(10, "most-confused class pairs listed")
+    # 08_conclusion
+    reported_metrics: dict[ReportedMetric, Annotated[float, Field(ge=0)]] | None = meaning(
+        None, "the figures an assignment brief reports, e.g. `{test_accuracy: 0.90}`, which 08 "
+        "sets beside the run's (`test_accuracy`, `test_loss`, `precision_macro`, "
+        "`recall_macro`, `f1_macro`)")
+    related_sweep: str | None = meaning(None, "a finished sweep folder whose measured effects 08 "
+                                        "quotes, e.g. `reports/reference/sweep-bn-dropout`")
+    # The runner: variants run beside this one (helpers.runner.sweep_comparisons) and ranked
+    # on validation accuracy before 08_conclusion reports them (helpers.writing.brief_comparisons).
+    comparisons: list[Comparison] | None = meaning(None, "named variants of the run that 08 "
+                                                   "compares it with, see [A brief's "
+                                                   "comparisons](#a-briefs-comparisons)")
+
+    @field_validator("image_shape")
+    @classmethod
+    def _height_width_channels(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (len(value) not in (2, 3) or
+                                  (len(value) == 3 and value[2] not in (1, 3))):
+            raise ValueError("must be [height, width] or [height, width, 1 or 3]")
+        return value
+
+    @field_validator("class_names")
+    @classmethod
+    def _distinct_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (len(value) < 2 or len(set(value)) != len(value)):
+            raise ValueError("must be a list of two or more different names")
+        return value
+
+    @field_validator("layers")
+    @classmethod
+    def _readable_layers(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            # its LayerSpecError names the entry and what is allowed
+            catalog.layer_grammar.parse_layers(value)
+        return value
+
+    @model_validator(mode="after")
+    def _architecture_and_its_parameters(self) -> RunParameters:
+        if self.architecture == "layers" and not self.layers:
+            raise ValueError("architecture 'layers' needs the layers parameter: a list such "
+                             "as [conv 32 3x3 relu, maxpool 2, flatten, dense 128 relu]")
+        if self.layers and self.architecture != "layers":
+            raise ValueError(f"layers are given but architecture is {self.architecture!r}: "
+                             "set architecture: layers to build them")
+        kind = catalog.network(self.architecture)
+        for name, value in kind.fixed.items():
+            if name in self.model_fields_set and getattr(self, name) != value:
+                raise ValueError(kind.fixed_message)
+        for problem in comparison_problems(self):
+            raise ValueError(problem)
+        return self
+
+
+def comparison_problems(checked: RunParameters) -> list[str]:
+    """Each comparison's overrides checked by this schema, merged with the run's own values."""
+    comparisons = checked.comparisons or []
+    names = [comparison.name for comparison in comparisons]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        return [f"comparisons: the name {repeated[0]!r} is used twice; each variant needs its "
+                "own name"]
+    own = checked.model_dump(include=checked.model_fields_set, exclude={"comparisons"})
+    for comparison in comparisons:
+        label = f"comparison {comparison.name!r}"
+        for name in comparison.set:
+            if name in (*RUNNER_PARAMETERS, *RUNNER_ONLY_PARAMETERS):
+                return [f"{label}: parameter {name!r} cannot be set by a comparison"]
+            if name not in RunParameters.model_fields:
+                return [f"{label}: unknown parameter {name!r}. Valid parameters: "
+                        f"{', '.join(PARAMETER_NAMES)}"]
+        try:
+            RunParameters.model_validate({**own, **comparison.set})
+        except ValidationError as error:
+            problems = problems_text(error.errors(), PARAMETER_NAMES, RUNNER_PARAMETERS)
+            return [f"{label}: {problems}"]
+    return []
+
+
+PARAMETER_NAMES: tuple[str, ...] = tuple(RunParameters.model_fields)

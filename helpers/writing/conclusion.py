@@ -1,0 +1,280 @@
+"""The conclusion of a run's report (08_conclusion), written from the run's own files.
+
+What was built, the headline figures against validation (and against an assignment brief's
+reported figures), what worked, the model's limits, concrete next steps, and a short
+appendix on how the run was computed. Reading is separate from writing: `read_run` gathers
+the artifacts; every other function is pure, so tests/unit/test_conclusion.py can feed
+known figures and check the sentences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import artifacts, catalog
+from helpers.records import (
+    DatasetRecord,
+    MetricsRecord,
+    ModelRecord,
+    PreprocessRecord,
+    TrainingRecord,
+    read_record,
+)
+from helpers.writing import curves, narrative, observations
+
+# How the brief's figures are named in `reported_metrics`, and in the headline table.
+METRIC_LABELS = {"test_accuracy": "accuracy", "test_loss": "loss (cross-entropy)",
+                 "precision_macro": "precision (macro)", "recall_macro": "recall (macro)",
+                 "f1_macro": "F1 (macro)"}
+CONFUSED_PAIRS_FILE = "confused_pairs.csv"
+SWEEP_LEADERBOARD = "leaderboard.csv"
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """Everything the conclusion cites, as the earlier steps recorded it."""
+
+    dataset: DatasetRecord
+    split: PreprocessRecord
+    model: ModelRecord
+    training: TrainingRecord
+    metrics: MetricsRecord
+    history: pd.DataFrame
+    pairs: pd.DataFrame
+
+
+def read_run(run_dir: str | Path) -> RunFigures:
+    """The records of steps 01-06 of a run directory."""
+    history = pd.read_csv(artifacts.require(run_dir, artifacts.HISTORY, "04_train"))
+    pairs = pd.read_csv(artifacts.require(run_dir, CONFUSED_PAIRS_FILE, "06_misclassifications"),
+                        dtype={"true class": str, "predicted as": str})  # digits stay names
+    return RunFigures(read_record(run_dir, DatasetRecord), read_record(run_dir, PreprocessRecord),
+                      read_record(run_dir, ModelRecord), read_record(run_dir, TrainingRecord),
+                      read_record(run_dir, MetricsRecord), history, pairs)
+
+
+def network_description(architecture: Mapping) -> str:
+    """The network in one phrase, from model.json's architecture parameters."""
+    kind = catalog.network(architecture.get("architecture", "cnn"))
+    return kind.describe(kind.effective(architecture))
+
+
+def what_was_built(figures: RunFigures, subject: observations.Subject) -> str:
+    """One paragraph: the data, the network, the training."""
+    run, data = figures.training, figures.split
+    return (f"This run trained {network_description(figures.model.architecture)}, "
+            f"{figures.model.parameters['trainable']:,} trainable parameters, from scratch on "
+            f"{data.train_images:,} {subject.plural} of "
+            f"{observations.dataset_title(figures.dataset.name)}, holding "
+            f"{data.validation_images:,} out for validation, for {run.epochs_run} epochs "
+            f"({run.train_seconds:.0f} s of training), and tested it on "
+            f"{figures.metrics.test_images:,} {subject.plural} it had never seen.")
+
+
+def headline_table(figures: RunFigures,
+                   reported: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Validation (best epoch) against test, and the brief's figures when it reports any."""
+    best = observations.best_epoch_row(figures.history)
+    validation = {"test_accuracy": best["val_accuracy"], "test_loss": best["val_loss"]}
+    rows = []
+    for name, label in METRIC_LABELS.items():
+        test = getattr(figures.metrics, name)
+        row = {"figure": label, "validation (best epoch)": validation.get(name),
+               "test": test}
+        if reported:
+            row["reported by the brief"] = reported.get(name)
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index("figure")
+    # Four decimals, and a dash where a column has no such figure (validation has no F1).
+    return table.map(lambda value: "–" if pd.isna(value) else f"{value:.4f}")
+
+
+def against_brief(metrics: MetricsRecord, reported: Mapping[str, float]) -> list[str]:
+    """One sentence per figure the brief reports: ours, theirs, and the difference. A rate that
+    differs by less than the test set's 95% interval on accuracy is called a tie, not a win."""
+    margin = observations.accuracy_interval(metrics.test_accuracy, metrics.test_images)
+    lines = []
+    for name, theirs in reported.items():
+        ours = getattr(metrics, name)
+        ours_text = f"Test {METRIC_LABELS[name]} {ours:.4f}"
+        better = ours < theirs if name == "test_loss" else ours > theirs
+        if abs(ours - theirs) < 0.0005:
+            lines.append(f"{ours_text} matches the brief's {theirs:.4f}.")
+        elif name == "test_loss":
+            lines.append(f"{ours_text} {'beats' if better else 'falls short of'} the brief's "
+                         f"{theirs:.4f}.")
+        elif abs(ours - theirs) <= margin:
+            lines.append(f"{ours_text} is {observations.points(ours - theirs)} "
+                         f"{'over' if better else 'under'} the brief's {theirs:.4f}: within the "
+                         f"±{observations.points(margin)} a test set of "
+                         f"{metrics.test_images:,} images can tell apart, so the two agree.")
+        else:
+            lines.append(f"{ours_text} {'beats' if better else 'falls short of'} the brief's "
+                         f"{theirs:.4f} by {observations.points(ours - theirs)}.")
+    return lines
+
+
+def read_sweep(path: str | Path) -> pd.DataFrame:
+    """A finished sweep's leaderboard (relative paths are from the project root).
+
+    `attrs["measured_on"]` says on what the sweep measured, from its first point's manifest:
+    a sweep on other data than this run's is quoted as such.
+    """
+    folder = Path(path) if Path(path).is_absolute() else artifacts.PROJECT_ROOT / path
+    leaderboard = folder / SWEEP_LEADERBOARD
+    if not leaderboard.is_file():
+        raise FileNotFoundError(f"related_sweep {path!r}: {leaderboard} is missing; run the sweep "
+                                "to the end first (docs/sweeps.md)")
+    table = pd.read_csv(leaderboard)
+    point = folder / str(table["run_dir"].iloc[0])
+    manifest, training = point / artifacts.MANIFEST, point / artifacts.TRAINING_INFO
+    if manifest.is_file():
+        given = artifacts.read_json(manifest)["parameters"]
+        # the epochs planned, which "auto" leaves to training.json
+        epochs = (artifacts.read_json(training)["epochs"] if training.is_file()
+                  else given.get("epochs", 10))
+        table.attrs["measured_on"] = (
+            f"{observations.dataset_title(given.get('dataset', 'fashion_mnist'))}, "
+            f"{epochs} epochs per point")
+    return table
+
+
+def sweep_effects(leaderboard: pd.DataFrame) -> list[str]:
+    """Each two-valued swept parameter's effect on test accuracy, at each setting of the rest."""
+    swept = list(leaderboard.columns[leaderboard.columns.get_loc("run") + 1:
+                                     leaderboard.columns.get_loc("validation_accuracy")])
+    lines = []
+    for name in swept:
+        low, high = sorted(leaderboard[name].unique())[:2] if leaderboard[name].nunique() == 2 \
+            else (None, None)
+        if low is None:
+            continue
+        others = [other for other in swept if other != name]
+        grouped = leaderboard.groupby(others) if others else [((), leaderboard)]
+        effects = []
+        for setting, rows in grouped:
+            accuracy = rows.set_index(name)["test_accuracy"]
+            if low in accuracy and high in accuracy:
+                # groupby by a list of columns keys every group by a tuple, one per column.
+                where = ", ".join(f"{other} {value}"
+                                  for other, value in zip(others, setting, strict=True))
+                change = accuracy[high] - accuracy[low]
+                effects.append(f"{'+' if change >= 0 else '−'}{observations.points(change)}"
+                               + (f" with {where}" if where else ""))
+        if effects:
+            lines.append(f"`{name}` {high} instead of {low} changed test accuracy by "
+                         f"{' and '.join(effects)}.")
+    best = leaderboard.sort_values("rank").iloc[0]
+    if "measured_on" in leaderboard.attrs:
+        lines.insert(0, f"The sweep measured on {leaderboard.attrs['measured_on']}.")
+    lines.append(f"Ranked on validation accuracy (the test set chose nothing), the best point "
+                 f"was {best['run']}: validation {best['validation_accuracy']:.4f}, test "
+                 f"{best['test_accuracy']:.4f}.")
+    return lines
+
+
+def limits(figures: RunFigures, subject: observations.Subject) -> list[str]:
+    """What the figures cannot promise: the test set's size, the weakest class, the inputs."""
+    metrics, shape = figures.metrics, figures.dataset.image_shape
+    margin = observations.accuracy_interval(metrics.test_accuracy, metrics.test_images)
+    weakest = min(metrics.per_class.items(), key=lambda item: (item[1]["recall"], item[0]))
+    lines = [f"One test set of {metrics.test_images:,} {subject.plural}: its accuracy "
+             f"{metrics.test_accuracy:.4f} is known to about ±{margin:.4f} (95% interval), so "
+             f"differences between runs smaller than {observations.points(margin)} are noise.",
+             f"{weakest[0]} stays the weak spot: recall {weakest[1]['recall']:.3f}, about one "
+             f"in {max(round(1 / max(1 - weakest[1]['recall'], 1e-9)), 1)} missed."]
+    if not figures.pairs.empty:
+        top = figures.pairs.iloc[0]
+        lines.append(f"Its most frequent mistake, {top['true class']} taken for "
+                     f"{top['predicted as']} ({top['images']} times), is between classes that "
+                     f"look alike at {shape[0]}×{shape[1]} pixels; the model sees nothing else.")
+    lines.append(f"It only knows {len(metrics.class_names)} classes and {shape[0]}×{shape[1]} "
+                 f"{'grayscale' if shape[-1] == 1 else 'colour'} inputs like its training "
+                 "images: anything else still gets one of these classes, often confidently.")
+    if figures.dataset.name == "mnist_5k":
+        lines.append(f"The data is the 5,000-digit MNIST subset, not full MNIST: "
+                     f"{figures.split.train_images:,} training, "
+                     f"{figures.split.validation_images:,} validation and "
+                     f"{metrics.test_images:,} test digits. Full MNIST's 10,000 test digits "
+                     f"would pin accuracy down to about ±"
+                     f"{observations.accuracy_interval(metrics.test_accuracy, 10_000):.4f}; to "
+                     f"run on it where the download works, use {narrative.FULL_MNIST_FILES}.")
+    lines.append(f"One training run with seed {figures.training.seed}: the spread over seeds "
+                 "was not measured in this run.")
+    return lines
+
+
+def future_work(figures: RunFigures, subject: observations.Subject) -> list[str]:
+    """Next steps in words (a parameter name at most in parentheses): first what the curves'
+    diagnosis calls for (helpers.writing.curves), then what the network and the mistakes suggest."""
+    kind = catalog.network(figures.model.architecture.get("architecture", "cnn"))
+    architecture = kind.effective(figures.model.architecture)
+    steps = list(curves.diagnose_recorded(figures.history, figures.model, figures.training,
+                                          figures.split.validation_images).next_steps)
+    if kind.suggests_convolutions:
+        steps.append("Use convolutions (architecture): a dense network sees pixels, not "
+                     "shapes, and cannot reuse what it learns in one place of the image.")
+    elif "batch_norm" in kind.parameters and not architecture.get("batch_norm"):
+        steps.append("Add batch normalization (batch_norm): it steadies training at the same "
+                     "learning rate.")
+    if not figures.pairs.empty:
+        top = figures.pairs.iloc[0]
+        network = kind.wider_network(architecture)
+        steps.append(f"Attack the {top['true class']} / {top['predicted as']} confusion: "
+                     f"{network}look at those images in 06 for labels worth correcting.")
+    steps.append("Repeat with two more seeds (seed) and report the mean and spread, and "
+                 "measure one change at a time on validation.")
+    return steps
+
+
+def how_computed(figures: RunFigures) -> list[str]:
+    """The engineering facts a reader may ask for, kept out of the narrative."""
+    run = figures.training
+    onednn = run.onednn or {}
+    policy = {"float32": "32-bit floats", "mixed_bfloat16": "mixed bfloat16 (16-bit) with "
+              "the CPU's bfloat16 instructions, weights kept in 32-bit", "mixed_float16":
+              "mixed float16 on the GPU, weights kept in 32-bit"}.get(run.compute_dtype_policy,
+                                                                      run.compute_dtype_policy)
+    resumed = (f"it was interrupted and resumed after epoch {run.resumed_after_epoch}"
+               if run.resumed_after_epoch else "it ran without interruption")
+    return [f"Trained on {', '.join(run.devices)} ({run.replicas} replica"
+            f"{'s' if run.replicas > 1 else ''}, global batch {run.global_batch_size}), "
+            f"computing in {policy}; saved and evaluated in 32-bit floats.",
+            f"oneDNN CPU kernels {'on' if onednn.get('enabled') else 'off'}"
+            f"{' (set by the helpers)' if onednn.get('set_by') == 'helpers' else ''}.",
+            f"Seed {run.seed} for the split, the initial weights, the batch order and dropout; "
+            f"training backs up every epoch so an interrupted run continues, and {resumed}.",
+            f"Learning rate {run.learning_rate} ({run.lr_schedule}), batch {run.batch_size}, "
+            f"label smoothing {run.label_smoothing}, weight average momentum "
+            f"{run.ema_momentum}."] + (
+        ["Test predictions, the exports and the REST API average each image's class "
+         "probabilities with its mirror image's; the validation figures of 04 do not."]
+        if run.test_time_mirror else [])
+
+
+def what_worked(figures: RunFigures, subject: observations.Subject,
+                sweep: pd.DataFrame | None = None) -> list[str]:
+    """The run's own evidence of what helped and what did not, then a sweep's, if given."""
+    lines = list(curves.diagnose_recorded(figures.history, figures.model, figures.training,
+                                          figures.split.validation_images).observations)
+    lines += observations.per_class(figures.metrics.per_class, subject)
+    if sweep is not None:
+        lines += [f"Sweep: {line}" for line in sweep_effects(sweep)]
+    return lines
+
+
+def headline_observations(figures: RunFigures,
+                          reported: Mapping[str, float] | None = None) -> list[str]:
+    """Test against the validation figure it was chosen on, then against the brief's."""
+    best = observations.best_epoch_row(figures.history)
+    lines = [observations.test_against_validation(figures.metrics.test_accuracy,
+                                                  float(best["val_accuracy"]),
+                                                  figures.metrics.test_images)]
+    if figures.training.test_time_mirror:
+        lines[0] += (" The two are not measured alike: the test predictions average each "
+                     "image with its mirror image, the validation figure does not.")
+    return lines + (against_brief(figures.metrics, reported) if reported else [])

@@ -1,0 +1,260 @@
+"""The sentences and next steps of a curve diagnosis (helpers/writing/curves.py), each naming its
+evidence: epochs and the history's own numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+from helpers.writing.curve_reading import (
+    LOW_RATE,
+    RISE,
+    TRAIN_FALLING,
+    Curves,
+    learning_rate_share,
+    small_validation,
+    window_start,
+)
+
+
+def accuracy_points(difference: float) -> str:
+    """An accuracy difference in points: two decimals under one point, else one."""
+    size = abs(difference) * 100
+    shown = f"{size:.2f}" if size < 1 else f"{size:.1f}"
+    return f"{shown} point{'' if shown == '1.0' else 's'}"
+
+
+def _share(fraction: float) -> str:
+    """A relative change or share as a percentage: '4.5%', '32%'."""
+    size = round(abs(fraction) * 100, 6)  # 0.352 / 0.32 - 1 is 0.0999...: 10%
+    return f"{size:.0f}%" if size >= 10 else f"{size:.1f}%"
+
+
+def _resolve(curves: Curves) -> str:
+    """'the ±0.60-point 95% interval of 6,000 validation images'."""
+    width = accuracy_points(curves.noise).replace(" points", "-point").replace(" point", "-point")
+    return (f"the ±{width} 95% interval of {curves.context.validation_images:,} validation images")
+
+
+def best_sentence(curves: Curves) -> str:
+    best, run = curves.best, len(curves.epoch)
+    planned = curves.context.planned_epochs
+    line = (f"Validation loss was lowest at **epoch {curves.epoch[best]} of {run}** "
+            f"({curves.val_loss[best]:.4f}, validation accuracy {curves.val_accuracy[best]:.4f});"
+            " the saved model has that epoch's weights.")
+    if run >= planned:
+        line += f" All {planned} planned epochs ran."
+    return line
+
+
+def early_stopping_sentence(curves: Curves) -> str:
+    best, patience = curves.best, curves.context.early_stopping_patience
+    waited = curves.last - best
+    rule = f" (the patience is {patience})" if patience is not None else ""
+    return (f"**Early stopping fired** after epoch {curves.epoch[-1]} of the "
+            f"{curves.context.planned_epochs} planned: validation loss had not improved on "
+            f"epoch {curves.epoch[best]}'s {curves.val_loss[best]:.4f} for {waited} "
+            f"epoch{'s' if waited != 1 else ''}{rule}.")
+
+
+def _accuracy_after(curves: Curves, start: int, end: int) -> str:
+    """How validation accuracy moved from one epoch to another, against the noise."""
+    before, after = curves.val_accuracy[start], curves.val_accuracy[end]
+    moved = (f"validation accuracy went from {before:.4f} at epoch {curves.epoch[start]} to "
+             f"{after:.4f} at epoch {curves.epoch[end]}")
+    if abs(after - before) < curves.noise:
+        return f"{moved}, a change within {_resolve(curves)}"
+    return (f"{moved}, {'up' if after > before else 'down'} "
+            f"{accuracy_points(after - before)}, more "
+            f"than {_resolve(curves)}")
+
+
+def overfitting_sentence(curves: Curves) -> str:
+    best, last = curves.best, curves.last
+    peak = max(range(best + 1, last + 1), key=lambda index: curves.val_loss[index])
+    rise = curves.val_loss[last] / curves.val_loss[best] - 1
+    path = (f"{curves.val_loss[peak]:.4f} at epoch {curves.epoch[peak]} and "
+            f"{curves.val_loss[last]:.4f} at epoch {curves.epoch[last]}" if peak != last
+            else f"{curves.val_loss[last]:.4f} at epoch {curves.epoch[last]}")
+    line = (f"Validation loss rose after epoch {curves.epoch[best]} while training loss kept "
+            f"falling: validation loss from {curves.val_loss[best]:.4f} at epoch "
+            f"{curves.epoch[best]} to {path} (+{_share(rise)} at the end), training loss from "
+            f"{curves.loss[best]:.4f} to {curves.loss[last]:.4f}: **the model overfit from "
+            f"epoch {curves.epoch[best + 1]} on**. ")
+    fall = curves.val_accuracy[best] - curves.val_accuracy[last]
+    if fall > curves.noise:
+        line += (f"Validation accuracy fell too, from {curves.val_accuracy[best]:.4f} to "
+                 f"{curves.val_accuracy[last]:.4f}, more than {_resolve(curves)}.")
+    else:
+        line += (f"V{_accuracy_after(curves, best, last)[1:]}: the rise is in how confident "
+                 "the predictions were, not in how many were wrong.")
+    if small_validation(curves):
+        line += (f" With only {curves.context.validation_images:,} validation images part of "
+                 f"the rise may be noise, but it lasted {last - best} epochs.")
+    return line
+
+
+def unstable_sentence(curves: Curves) -> str:
+    best, last = curves.best, curves.last
+    return (f"Validation loss rose after epoch {curves.epoch[best]} "
+            f"({curves.val_loss[best]:.4f} → {curves.val_loss[last]:.4f} at epoch "
+            f"{curves.epoch[last]}) and training loss did not keep falling "
+            f"({curves.loss[best]:.4f} → {curves.loss[last]:.4f}): rather than overfitting, "
+            "the training became unstable.")
+
+
+def _reversed_rises(curves: Curves) -> list[int]:
+    """Indices of earlier one-epoch rises of validation loss that the next epoch undid."""
+    return [index for index in range(1, curves.last - 1)
+            if curves.val_loss[index] > curves.val_loss[index - 1] * (1 + RISE)
+            and curves.val_loss[index + 1] < curves.val_loss[index - 1]]
+
+
+def last_epoch_rise_sentence(curves: Curves) -> str:
+    last, before, best = curves.last, curves.last - 1, curves.best
+    lowest = (", its lowest" if before == best else
+              f"; lowest {curves.val_loss[best]:.4f} at epoch {curves.epoch[best]}")
+    rise = curves.val_loss[last] / curves.val_loss[before] - 1
+    images = curves.context.validation_images
+    evidence = [f"one image given 1% on its true class adds {math.log(100) / images:.4f} to "
+                f"the mean loss of {images:,} validation images"]
+    earlier = _reversed_rises(curves)
+    if earlier:
+        listed = " and ".join(f"{curves.epoch[index]} ({curves.val_loss[index - 1]:.4f} → "
+                              f"{curves.val_loss[index]:.4f})" for index in earlier)
+        evidence.append(f"similar one-epoch rises at epoch{'s' if len(earlier) > 1 else ''} "
+                        f"{listed} were undone the next epoch")
+    train_fell = curves.loss[last] < curves.loss[before]
+    return (f"In the last epoch validation loss rose from {curves.val_loss[before]:.4f} (epoch "
+            f"{curves.epoch[before]}{lowest}) to {curves.val_loss[last]:.4f} "
+            f"(+{_share(rise)}), {_accuracy_after(curves, before, last)}, and training loss "
+            f"went from {curves.loss[before]:.4f} to {curves.loss[last]:.4f}. One epoch is not "
+            f"a trend: it may be noise ({'; '.join(evidence)}) or the start of overfitting"
+            + ("" if train_fell else
+               " (training loss did not fall that epoch either, which points more to one noisy "
+               "step)")
+            + f". The saved model has epoch {curves.epoch[best]}'s weights either way.")
+
+
+def plateau_sentence(curves: Curves, tail: list[int], overfitting: bool) -> str:
+    first, last = tail[0], curves.last
+    before = max(first - 1, 0)
+    context = curves.context
+
+    def rate(index: int) -> str:
+        return _share(learning_rate_share(curves.epoch[index], context.planned_epochs,
+                                          context.lr_schedule))
+
+    if len(tail) == 1:
+        when = (f"In the last epoch ({curves.epoch[last]}) the cosine schedule had brought the "
+                f"learning rate down to {rate(last)} of its initial {context.learning_rate:g} "
+                "on average")
+    else:
+        when = (f"In the last {len(tail)} epochs ({curves.epoch[first]}-{curves.epoch[last]}) "
+                f"the cosine schedule had brought the learning rate below "
+                f"{_share(LOW_RATE)} of its initial {context.learning_rate:g} ({rate(first)} "
+                f"in epoch {curves.epoch[first]}, {rate(last)} in epoch {curves.epoch[last]})")
+    change = curves.val_loss[last] - curves.val_loss[before]
+    final = curves.val_loss[last] - curves.val_loss[last - 1]
+    ending = ("" if overfitting else
+              " A curve flattened by the schedule says nothing about whether more training "
+              "would help; only a longer schedule can tell.")
+    flat = ("" if len(tail) == 1 else
+            f"; in the last epoch validation loss moved only {abs(final):.4f} "
+            f"({_share(final / curves.val_loss[last - 1])})")
+    return (f"{when}, so the last steps were small: validation loss went from "
+            f"{curves.val_loss[before]:.4f} at epoch {curves.epoch[before]} to "
+            f"{curves.val_loss[last]:.4f} ({'+' if change >= 0 else '−'}{abs(change):.4f}), "
+            f"training loss from {curves.loss[before]:.4f} to {curves.loss[last]:.4f}, and "
+            f"{_accuracy_after(curves, before, last)}{flat}.{ending}")
+
+
+def improving_sentence(curves: Curves, tail: list[int]) -> str:
+    last = curves.last
+    if tail:
+        before = last - 1
+        fall = 1 - curves.val_loss[last] / curves.val_loss[before]
+        rate = learning_rate_share(curves.epoch[last], curves.context.planned_epochs, "cosine")
+        return (f"Validation loss still fell {_share(fall)} in the last epoch "
+                f"({curves.val_loss[before]:.4f} → {curves.val_loss[last]:.4f}) although the "
+                f"cosine schedule had brought the learning rate to {_share(rate)} of its "
+                "start: the run was still improving when the schedule ended.")
+    start = window_start(curves)
+    fall = 1 - min(curves.val_loss[start + 1:]) / curves.val_loss[start]
+    return (f"Validation loss was still falling at the end: {curves.val_loss[start]:.4f} at "
+            f"epoch {curves.epoch[start]}, {min(curves.val_loss[start + 1:]):.4f} by epoch "
+            f"{curves.epoch[curves.best]} (−{_share(fall)}), and "
+            f"{_accuracy_after(curves, start, last)}: training had not converged.")
+
+
+def levelled_sentence(curves: Curves) -> str:
+    start, last, best = window_start(curves), curves.last, curves.best
+    train_fall = 1 - curves.loss[last] / curves.loss[start]
+    line = (f"Over the last {last - start} epochs validation loss changed little "
+            f"({curves.val_loss[start]:.4f} at epoch {curves.epoch[start]}, "
+            f"{curves.val_loss[last]:.4f} at epoch {curves.epoch[last]}; lowest "
+            f"{curves.val_loss[best]:.4f} at epoch {curves.epoch[best]}) and "
+            f"{_accuracy_after(curves, start, last)}")
+    rate = "this constant learning rate" if curves.context.lr_schedule == "constant" \
+        else "this learning rate"
+    if train_fall >= TRAIN_FALLING:
+        return (f"{line}, while training loss kept falling from {curves.loss[start]:.4f} to "
+                f"{curves.loss[last]:.4f}: at {rate} validation had levelled off, and more "
+                "epochs would mostly fit the training images better.")
+    return (f"{line}, and training loss changed little too ({curves.loss[start]:.4f} → "
+            f"{curves.loss[last]:.4f}): at {rate} training had converged.")
+
+
+def train_above_sentence(curves: Curves, overfitting: bool = False) -> str:
+    """Training loss above validation loss: why, and (unless the run overfit) what it means."""
+    above = [index for index in range(curves.last + 1)
+             if curves.loss[index] > curves.val_loss[index]]
+    last = curves.last
+    if len(above) == len(curves.epoch):
+        where = "in every epoch"
+    elif above == list(range(above[0], last + 1)):
+        where = f"from epoch {curves.epoch[above[0]]} on"
+    else:
+        where = f"in {len(above)} of the {len(curves.epoch)} epochs, the last included"
+    line = (f"Training loss stayed above validation loss {where} ({curves.loss[last]:.4f} "
+            f"against {curves.val_loss[last]:.4f} at epoch {curves.epoch[last]}). ")
+    train_only = curves.context.train_only
+    if train_only:
+        acts = "act" if len(train_only) > 1 else "acts"
+        line += (f"That is expected here, not a fault: {' and '.join(train_only)} {acts} only "
+                 "while training, so the training loss is measured on harder inputs than the "
+                 "validation loss, which sees the clean images through the whole network; "
+                 "Keras also averages the training loss over each epoch while the weights "
+                 "still improve. ")
+    else:
+        line += ("Nothing in this network or its input acts only while training; Keras "
+                 "averages the training "
+                 "loss over each epoch while the weights still improve and measures "
+                 "validation loss at the epoch's end, which accounts for part of it. ")
+    if overfitting:  # validation loss rose from its minimum: the gap's sign does not undo that
+        return line + "The gap alone does not rule out overfitting: see the rise above."
+    return line + "The model is not overfitting: validation loss is the lower of the two."
+
+
+def noise_sentence(curves: Curves) -> str:
+    start, last = window_start(curves), curves.last
+    values = curves.val_accuracy[start:]
+    largest = max(abs(after - before) for before, after in zip(values, values[1:], strict=False))
+    shown = (", ".join(f"{value:.4f}" for value in values) if len(values) <= 6
+             else f"between {min(values):.4f} and {max(values):.4f}")
+    return (f"From epoch {curves.epoch[start]} to {curves.epoch[last]} validation accuracy "
+            f"went up and down ({shown}), by at most "
+            f"{accuracy_points(largest)} an epoch: less than "
+            f"{_resolve(curves)}; one image is "
+            f"{accuracy_points(1 / curves.context.validation_images)}. These swings are noise, "
+            "not a "
+            "trend.")
+
+
+def gap_sentence(curves: Curves) -> str:
+    last = curves.last
+    gap = curves.accuracy[last] - curves.val_accuracy[last]
+    return (f"At epoch {curves.epoch[last]} training accuracy was {curves.accuracy[last]:.4f} "
+            f"against {curves.val_accuracy[last]:.4f} on validation, a gap of "
+            f"{accuracy_points(gap)}"
+            f"{' in favour of validation' if gap < 0 else ''}.")

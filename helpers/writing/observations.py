@@ -1,0 +1,134 @@
+"""What this run's figures show, in sentences written from its own numbers.
+
+The notebooks print these under their figures, so a report says what *this* run did (its
+best epoch, its weakest class, its most frequent mistake) rather than only how to read a
+curve. Every function is pure: numbers in, markdown out, worded for the dataset at hand
+(digits are not garments). The training curves are read by helpers.writing.curves.
+tests/unit/test_observations.py feeds known figures and checks the sentences.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from helpers import catalog
+from helpers.catalog import Subject
+
+# A mistake made with at least this probability is a "confident" one.
+CONFIDENT = 0.9
+
+
+def subject(dataset: str, class_names: Sequence[str]) -> Subject:
+    """Garments for Fashion-MNIST (also as CSV or folders), digits for MNIST, else images:
+    the catalog's word for one image of the dataset these images are recognised as."""
+    return catalog.recognised_dataset(dataset, class_names).subject
+
+
+def dataset_title(name: str) -> str:
+    """The dataset as a reader knows it: 'fashion_mnist' -> 'Fashion-MNIST'."""
+    entry = catalog.DATASETS.get(name)
+    return entry.title if entry else name
+
+
+def points(difference: float) -> str:
+    """An accuracy difference in percentage points, e.g. 0.0123 -> '1.2 points'."""
+    shown = f"{round(abs(difference) * 100, 6):.1f}"  # 0.9295 - 0.924 is 0.549999...: 0.6
+    return f"{shown} point{'' if shown == '1.0' else 's'}"
+
+
+def best_epoch_row(history: pd.DataFrame) -> pd.Series:
+    """The epoch with the lowest validation loss: the one whose weights the run keeps."""
+    return history.loc[history["val_loss"].idxmin()]
+
+
+def accuracy_interval(accuracy: float, images: int) -> float:
+    """Half-width of the 95% normal-approximation interval of an accuracy on `images` images."""
+    return 1.96 * math.sqrt(accuracy * (1 - accuracy) / images)
+
+
+def test_against_validation(test_accuracy: float, validation_accuracy: float,
+                            test_images: int | None = None) -> str:
+    """How the test figure compares with the validation figure the model was chosen on."""
+    difference = test_accuracy - validation_accuracy
+    if abs(difference) < 0.0005:
+        return (f"Test accuracy {test_accuracy:.4f} equals the best validation accuracy "
+                f"{validation_accuracy:.4f}: the model did as well on the unseen test images.")
+    side = "under" if difference < 0 else "over"
+    margin = accuracy_interval(test_accuracy, test_images) if test_images else 0.0
+    if abs(difference) <= margin:
+        why = (f" That is within the ±{points(margin)} a test set of "
+               f"{test_images:,} images can tell apart (95% interval): the two agree.")
+    elif difference < 0:
+        why = " Some drop is expected: the epoch was chosen because it did best on validation."
+    else:
+        why = " The test images happened to be a little easier than the validation images."
+    return (f"Test accuracy **{test_accuracy:.4f}** is {points(difference)} {side} the best "
+            f"validation accuracy {validation_accuracy:.4f}.{why}")
+
+
+def per_class(per_class_metrics: Mapping[str, Mapping[str, float]], subject_: Subject,
+              shown: int = 2) -> list[str]:
+    """The strongest and weakest classes by F1, with the weakest's recall and precision."""
+    ranked = sorted(per_class_metrics.items(), key=lambda item: (-item[1]["f1"], item[0]))
+    strongest = ", ".join(f"{name} (F1 {figures['f1']:.3f})" for name, figures in ranked[:shown])
+    weakest_name, weakest = ranked[-1]
+    lowest_recall = min(per_class_metrics.items(), key=lambda item: (item[1]["recall"], item[0]))
+    lines = [f"Strongest classes: {strongest}.",
+             f"Weakest class: **{weakest_name}** (F1 {weakest['f1']:.3f}: precision "
+             f"{weakest['precision']:.3f}, recall {weakest['recall']:.3f}), so "
+             + (f"{(1 - weakest['recall']) * 100:.0f}% of the {subject_.plural} of class "
+                f"{weakest_name} were given another class."
+                if weakest["recall"] <= weakest["precision"] else
+                f"{(1 - weakest['precision']) * 100:.0f}% of the {subject_.plural} predicted "
+                f"as {weakest_name} were of another class.")]
+    if lowest_recall[0] != weakest_name:
+        lines.append(f"The lowest recall is {lowest_recall[0]}'s, "
+                     f"{lowest_recall[1]['recall']:.3f}.")
+    spread = ranked[0][1]["f1"] - weakest["f1"]
+    lines.append(f"F1 spans {points(spread)} from the strongest class to the weakest.")
+    return lines
+
+
+def confused_pairs(pairs: pd.DataFrame, mistakes: int, shown: int = 3) -> list[str]:
+    """The most frequent kinds of mistake, with their counts and share of all mistakes."""
+    if mistakes == 0 or pairs.empty:
+        return ["No test image was misclassified, so there is no confused pair."]
+    top = pairs.head(shown)
+    listed = "; ".join(f"{row['true class']} taken for {row['predicted as']} "
+                       f"{row['images']} times ({row['share of true class']:.1%} of "
+                       f"{row['true class']})" for _, row in top.iterrows())
+    covered = int(top["images"].sum())
+    return [f"Most-confused pairs: {listed}.",
+            f"These {len(top)} pairs account for {covered} of the {mistakes} mistakes "
+            f"({covered / mistakes:.0%})."]
+
+
+def mistakes(true_labels: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str],
+             subject_: Subject) -> list[str]:
+    """How many mistakes, how confident they were, and the class most often predicted wrongly."""
+    predicted = probabilities.argmax(axis=1)
+    wrong = predicted != true_labels
+    count = int(wrong.sum())
+    if count == 0:
+        return [f"All {len(true_labels):,} test {subject_.plural} were classified correctly."]
+    confidence = probabilities[np.flatnonzero(wrong), predicted[wrong]]
+    confident = int((confidence >= CONFIDENT).sum())
+    wrong_as = np.bincount(predicted[wrong], minlength=len(class_names))
+    return [f"{count:,} of {len(true_labels):,} test {subject_.plural} were misclassified "
+            f"({count / len(true_labels):.1%}).",
+            f"{confident:,} of those mistakes ({confident / count:.0%}) were made with at "
+            f"least {CONFIDENT:.0%} confidence: there the model is sure and wrong, which "
+            "usually means the image is ambiguous or its label is questionable rather than "
+            "that the model is hesitant.",
+            f"The class most often predicted wrongly is **{class_names[int(wrong_as.argmax())]}** "
+            f"({int(wrong_as.max())} wrong predictions)."]
+
+
+def as_markdown(lines: Sequence[str], title: str = "What this run shows") -> str:
+    """The observations as a short bulleted markdown block."""
+    return f"**{title}**\n\n" + "\n".join(f"- {line}" for line in lines)
+

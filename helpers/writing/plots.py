@@ -1,0 +1,260 @@
+"""The figures a report needs; each function returns a matplotlib Figure, which save_figure
+writes and shows with a one-line caption and alt text (FIGURE_TEXTS)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from helpers import artifacts
+from helpers.writing.figure_texts import (  # noqa: F401 (FIGURE_OF_FUNCTION: read by the report)
+    CAPTION_PREFIX,
+    FIGURE_OF_FUNCTION,
+    FIGURE_TEXTS,
+    FigureText,
+)
+
+
+def figure_text(name: str, figure: Figure | None = None, caption: str | None = None,
+                alt: str | None = None) -> FigureText:
+    """A figure's caption and alt text: the given ones, else the name's, else its title.
+
+    Raises ValueError when a caption is not one line, or when nothing names the figure.
+    """
+    known = FIGURE_TEXTS.get(name)
+    title = _title(figure) if figure is not None else ""
+    caption = caption or (known.caption if known else title)
+    if not caption:
+        raise ValueError(f"figure {name!r} has no default caption and no title: pass "
+                         f"caption= (figures with defaults: {', '.join(FIGURE_TEXTS)})")
+    if "\n" in caption.strip():
+        raise ValueError(f"caption of figure {name!r} must be one line, got {caption!r}")
+    return FigureText(caption.strip(), alt or (known.alt if known else caption.strip()))
+
+
+def _title(figure: Figure) -> str:
+    """The figure's title, or its first axes' title, on one line ("" when untitled)."""
+    titles = [figure.get_suptitle(), *(axis.get_title() for axis in figure.axes)]
+    return " ".join(next((title for title in titles if title), "").split())
+
+
+def caption_bundle(caption: str) -> dict[str, str]:
+    """The display data of a caption: italic markdown, and the same words as plain text."""
+    return {"text/markdown": f"*{CAPTION_PREFIX}{caption}*",
+            "text/plain": f"{CAPTION_PREFIX}{caption}"}
+
+
+def _in_notebook() -> bool:
+    """Whether this code runs in a Jupyter kernel (JupyterLab, papermill, nbval)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def show_figure(figure: Figure, name: str, caption: str | None = None,
+                alt: str | None = None) -> bool:
+    """In a notebook, show the figure once, with alt text and a one-line caption under it.
+
+    Returns whether it was shown (outside a kernel nothing is); the figure is then closed,
+    so the inline backend does not show it a second time at the cell's end.
+    """
+    text = figure_text(name, figure, caption, alt)
+    if not _in_notebook():
+        return False
+    from IPython.core.pylabtools import print_figure
+    from IPython.display import display
+
+    # Drawn as the inline backend draws it; the alt text goes where nbconvert's templates and
+    # the Jupyter alt-text convention look for it: the output's image/png metadata.
+    png = print_figure(figure, "png", bbox_inches="tight")
+    display({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text.alt},
+            raw=True, metadata={"image/png": {"alt": text.alt}})
+    display(caption_bundle(text.caption), raw=True)
+    plt.close(figure)
+    return True
+
+
+def save_figure(figure: Figure, path: str | Path, caption: str | None = None,
+                alt: str | None = None) -> None:
+    """Write the figure as PNG atomically (figures/ is created if needed) and, in a notebook,
+    show it with its caption and alt text (the defaults of FIGURE_TEXTS[file name])."""
+    name = Path(path).stem
+    figure_text(name, figure, caption, alt)  # a bad caption fails before anything is written
+    artifacts.save_with(
+        path, lambda temporary: figure.savefig(temporary, format="png", dpi=110,
+                                               bbox_inches="tight"))
+    show_figure(figure, name, caption, alt)
+
+
+def _show_image(axis: plt.Axes, image: np.ndarray) -> None:
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    axis.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def sample_grid(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
+                per_class: int = 6) -> Figure:
+    """The first `per_class` training images of every class, one row per class."""
+    figure, axes = plt.subplots(len(class_names), per_class,
+                                figsize=(1.1 * per_class + 1.4, 1.1 * len(class_names)),
+                                squeeze=False)
+    for class_index, name in enumerate(class_names):
+        examples = np.flatnonzero(labels == class_index)[:per_class]
+        for column in range(per_class):
+            axis = axes[class_index, column]
+            if column < len(examples):
+                _show_image(axis, images[examples[column]])
+            else:
+                axis.axis("off")
+        axes[class_index, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    figure.suptitle("Sample training images per class")
+    figure.tight_layout()
+    return figure
+
+
+def image_row(images: np.ndarray, title: str) -> Figure:
+    """Images side by side in one row (e.g. a training batch after augmentation)."""
+    figure, axes = plt.subplots(1, len(images), figsize=(1.1 * len(images), 1.5),
+                                squeeze=False)
+    for axis, image in zip(axes.flat, images, strict=True):
+        _show_image(axis, np.clip(np.asarray(image), 0, 255))
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def class_distribution(counts_by_split: Mapping[str, np.ndarray],
+                       class_names: Sequence[str]) -> Figure:
+    """Images per class in each split, side by side."""
+    table = pd.DataFrame({split: counts for split, counts in counts_by_split.items()},
+                         index=list(class_names))
+    table = table.reset_index(names="class").melt(id_vars="class", var_name="split",
+                                                  value_name="images")
+    figure, axis = plt.subplots(figsize=(10, 3.8))
+    sns.barplot(data=table, x="class", y="images", hue="split", ax=axis)
+    axis.set_xlabel("")
+    axis.set_title("Images per class and split")
+    axis.tick_params(axis="x", rotation=30)
+    figure.tight_layout()
+    return figure
+
+
+def training_curves(history: pd.DataFrame) -> Figure:
+    """Loss and accuracy per epoch, training against validation."""
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    for axis, metric, title in ((loss_axis, "loss", "Loss (lower is better)"),
+                                (accuracy_axis, "accuracy", "Accuracy (higher is better)")):
+        axis.plot(history["epoch"], history[metric], marker="o", label="training")
+        axis.plot(history["epoch"], history[f"val_{metric}"], marker="o", label="validation")
+        axis.set_xlabel("epoch")
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    return figure
+
+
+def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str],
+                      normalized: bool) -> Figure:
+    """Confusion matrix as a heatmap: counts, or each row as shares of its true class."""
+    figure, axis = plt.subplots(figsize=(9, 7.5))
+    sns.heatmap(confusion, annot=True, fmt=".2f" if normalized else "d", cmap="Blues",
+                xticklabels=class_names, yticklabels=class_names, square=True, ax=axis,
+                vmin=0, vmax=1 if normalized else None, annot_kws={"fontsize": 8},
+                cbar_kws={"label": "share of true class" if normalized else "images"})
+    axis.set_xlabel("predicted class")
+    axis.set_ylabel("true class")
+    axis.set_title("Confusion matrix, row-normalized" if normalized
+                   else "Confusion matrix, counts")
+    axis.tick_params(axis="x", rotation=45)
+    axis.tick_params(axis="y", rotation=0)
+    figure.tight_layout()
+    return figure
+
+
+# The TensorFlow classification tutorial's colours: blue for right, red for wrong. Blue and
+# red stay apart for red-green colour blindness; the marks and frame styles below keep them
+# apart on a black-and-white print too.
+RIGHT_COLOR = "tab:blue"
+WRONG_COLOR = "firebrick"
+RIGHT_MARK, WRONG_MARK = "\u2713", "\u2717"  # ✓ and ✗, both in matplotlib's DejaVu Sans
+
+
+def _gallery_axes(count: int, columns: int,
+                  tile_height: float = 2.5) -> tuple[Figure, list[plt.Axes]]:
+    """A grid of image tiles 2.1 inches wide, with the tiles past `count` switched off;
+    returns the figure and the `count` tiles in use."""
+    rows = int(np.ceil(max(count, 1) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, tile_height * rows),
+                                squeeze=False)
+    for axis in axes.flat[count:]:
+        axis.axis("off")
+    return figure, list(axes.flat[:count])
+
+
+def misclassified_gallery(images: np.ndarray, true_labels: np.ndarray,
+                          probabilities: np.ndarray, indices: np.ndarray,
+                          class_names: Sequence[str], columns: int = 6) -> Figure:
+    """Misclassified images in the given order with true class, prediction and confidence."""
+    figure, axes = _gallery_axes(len(indices), columns)
+    for axis, index in zip(axes, indices, strict=True):
+        predicted = int(np.argmax(probabilities[index]))
+        _show_image(axis, images[index])
+        axis.set_title(f"true: {class_names[true_labels[index]]}\n"
+                       f"pred: {class_names[predicted]} ({probabilities[index, predicted]:.0%})",
+                       fontsize=8, color=WRONG_COLOR)
+    figure.suptitle("Misclassified test images, most confident mistakes first")
+    figure.tight_layout()
+    return figure
+
+
+def prediction_gallery(images: np.ndarray, true_labels: np.ndarray, probabilities: np.ndarray,
+                       indices: np.ndarray, class_names: Sequence[str],
+                       columns: int = 5) -> Figure:
+    """Test images captioned with the prediction, its confidence and the true class, as
+    TensorFlow's classification tutorial shows them: blue with ✓ when right, red with ✗ when
+    wrong (indices from helpers.evaluation.scoring.gallery_sample)."""
+    # Taller tiles than the mistakes gallery's: tight_layout leaves a caption under a square
+    # image too little room at 2.5 inches, and the next row's image hid its second line.
+    figure, axes = _gallery_axes(len(indices), columns, tile_height=2.9)
+    right_count = 0
+    for axis, index in zip(axes, indices, strict=True):
+        predicted = int(np.argmax(probabilities[index]))
+        right = predicted == int(true_labels[index])
+        right_count += right
+        _show_image(axis, images[index])
+        _mark_tile(axis, right)
+        axis.set_xlabel(f"Pred: {class_names[predicted]} {probabilities[index, predicted]:.0%}\n"
+                        f"True: {class_names[true_labels[index]]}",
+                        fontsize=9, color=RIGHT_COLOR if right else WRONG_COLOR)
+    # The sample over-represents mistakes on purpose, which the title says so that nobody
+    # reads the share of red tiles as the test accuracy.
+    figure.suptitle(f"Test predictions: {right_count} right ({RIGHT_MARK} blue), "
+                    f"{len(indices) - right_count} wrong ({WRONG_MARK} red)\n"
+                    "a random sample with mistakes over-represented, not the accuracy",
+                    fontsize=11)
+    figure.tight_layout()
+    return figure
+
+
+def _mark_tile(axis: plt.Axes, right: bool) -> None:
+    """A coloured frame (solid when right, dashed when wrong) and a ✓ or ✗ in the corner."""
+    color = RIGHT_COLOR if right else WRONG_COLOR
+    for spine in axis.spines.values():
+        spine.set(visible=True, color=color, linewidth=2.5,
+                  linestyle="solid" if right else (0, (3, 2)))
+    axis.text(0.03, 0.97, RIGHT_MARK if right else WRONG_MARK, transform=axis.transAxes,
+              ha="left", va="top", fontsize=12, fontweight="bold", color=color,
+              bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": color})
