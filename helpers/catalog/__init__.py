@@ -7,14 +7,16 @@ Part of the ground: it imports no stage and no TensorFlow, so the schema can rea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from helpers.catalog import layer_grammar
 from helpers.catalog.datasets import DATASETS, DatasetEntry, Subject
 from helpers.catalog.networks import NETWORK_KINDS, NetworkKind
 
 __all__ = ["DATASETS", "DATASET_NAMES", "DatasetEntry", "NETWORK_KINDS", "NETWORK_NAMES",
-           "NetworkKind", "Subject", "dataset", "layer_grammar", "network", "recognised_dataset"]
+           "NetworkKind", "Subject", "dataset", "layer_grammar", "network", "network_of",
+           "recognised_dataset"]
 
 DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
 NETWORK_NAMES: tuple[str, ...] = tuple(NETWORK_KINDS)
@@ -34,6 +36,11 @@ def network(name: str) -> NetworkKind:
         raise ValueError(f"architecture={name!r} is not known; valid values: "
                          f"{', '.join(NETWORK_NAMES)}")
     return NETWORK_KINDS[name]
+
+
+def network_of(architecture: Mapping[str, Any]) -> NetworkKind:
+    """The kind of the network model.json's `architecture` record describes."""
+    return network(architecture["architecture"])
 
 
 def recognised_dataset(name: str, class_names: Sequence[str]) -> DatasetEntry:

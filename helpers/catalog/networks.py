@@ -15,22 +15,13 @@ from importlib import import_module
 from typing import Any
 
 from helpers.catalog.layer_grammar import parse_layers
+from helpers.wording import NUMBER_WORDS, and_list, plural
 
-NUMBER_WORDS = {2: "two", 3: "three", 4: "four"}
 # The architecture parameters 03 builds from, whichever kind uses them; model.json records
 # them all, as they were.
 ARCHITECTURE_PARAMETERS = ("architecture", "hidden_units", "layers", "conv_filters",
                            "kernel_size", "convs_per_block", "dense_units", "dropout_rate",
                            "batch_norm", "l2_weight")
-
-
-def _and(items: Sequence[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count > 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +73,7 @@ def _convolutional_outline(title: str) -> Callable[[Mapping[str, Any], int], str
         convs, size = architecture["convs_per_block"], architecture["kernel_size"]
         conv = (f"a {size}×{size} convolution" if convs == 1 else
                 f"{NUMBER_WORDS.get(convs, str(convs))} {size}×{size} convolutions")
-        filters = _and([str(count) for count in architecture["conv_filters"]])
+        filters = and_list([str(count) for count in architecture["conv_filters"]])
         return (f"{title}: {len(architecture['conv_filters'])} blocks of {conv} (ReLU) and 2×2 "
                 f"max pooling, with {filters} filters; flatten, a dense layer of "
                 f"{architecture['dense_units']} units (ReLU), a softmax output over {classes} "
@@ -132,7 +123,7 @@ def _mlp_phrase(architecture: Mapping[str, Any]) -> str:
 
 
 def _mlp_outline(architecture: Mapping[str, Any], classes: int) -> str:
-    units = _and([str(count) for count in architecture["hidden_units"]])
+    units = and_list([str(count) for count in architecture["hidden_units"]])
     return f"MLP: flatten, dense layers of {units} units (ReLU), a softmax output over {classes} " \
            "classes"
 
@@ -154,18 +145,18 @@ def _layers_regularization(architecture: Mapping[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
     weighted = [spec for spec in specs if spec.l2 > 0]
     if weighted:
-        values = _and(sorted({f"{spec.l2:g}" for spec in weighted}))
-        kinds = _and([f"{sum(spec.kind == kind for spec in weighted)} {kind}"
+        values = and_list(sorted({f"{spec.l2:g}" for spec in weighted}))
+        kinds = and_list([f"{sum(spec.kind == kind for spec in weighted)} {kind}"
                       for kind in ("conv", "dense") if any(spec.kind == kind
                                                           for spec in weighted)])
         found["L2"] = f"L2 {values} on {kinds} layer{'s' if len(weighted) > 1 else ''}"
     rates = _layers_dropout_rates(architecture)
     if rates:
-        found["dropout"] = (f"dropout {_and([f'{rate:g}' for rate in rates])} "
-                            f"({_plural(len(rates), 'layer')})")
+        found["dropout"] = (f"dropout {and_list([f'{rate:g}' for rate in rates])} "
+                            f"({plural(len(rates), 'layer')})")
     norms = sum(spec.kind == "batchnorm" for spec in specs)
     if norms:
-        found["batch normalization"] = f"batch normalization ({_plural(norms, 'layer')})"
+        found["batch normalization"] = f"batch normalization ({plural(norms, 'layer')})"
     return found
 
 

@@ -38,7 +38,7 @@ from helpers.parameters.schema import (
 __all__ = [
     "LABEL_ENCODINGS", "LR_SCHEDULES", "PARAMETER_NAMES", "PRECISIONS", "RUNNER_ONLY_PARAMETERS",
     "RUNNER_PARAMETERS", "STRATEGIES", "XLA_SETTINGS", "Comparison", "LabelEncoding",
-    "ParameterError", "RunParameters", "check", "parse_override", "read_parameters_file",
+    "ParameterError", "RunParameters", "check", "default", "parse_override", "read_parameters_file",
     "subset_problems", "validate",
 ]
 
@@ -64,6 +64,11 @@ def validate(values: Mapping[str, Any]) -> RunParameters:
     if split_problems:
         raise ParameterError("; ".join(split_problems))
     return checked
+
+
+def default(name: str) -> Any:
+    """A parameter's default, as the schema (and the notebooks' parameters cells) declare it."""
+    return RunParameters.model_fields[name].default
 
 
 def check(namespace: Mapping[str, Any]) -> RunParameters:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from helpers import artifacts
-from helpers.parameters import RunParameters
+from helpers import artifacts, parameters
 from helpers.records import MetricsRecord, TrainingRecord, read_record
 
 REFERENCE_DIR = artifacts.PROJECT_ROOT / "reports" / "reference"
@@ -63,7 +62,7 @@ def rerun_seed_summary(run_dir: Path, earlier: Path) -> dict:
     old_manifest = artifacts.read_json(earlier / artifacts.MANIFEST)
     manifest = artifacts.read_json(artifacts.artifact_path(run_dir, artifacts.MANIFEST))
     # A params file that leaves the seed out ran with the schema's default.
-    seed = manifest["parameters"].get("seed", RunParameters.model_fields["seed"].default)
+    seed = manifest["parameters"].get("seed", parameters.default("seed"))
     new_row = _with_commit({"seed": seed,
                             "test_accuracy": read_record(run_dir, MetricsRecord).test_accuracy,
                             "train_seconds": read_record(run_dir, TrainingRecord).train_seconds},

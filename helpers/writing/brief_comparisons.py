@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from helpers.records import MetricsRecord, PreprocessRecord, read_record_if_present
-from helpers.writing.observations import accuracy_interval, points
+from helpers.wording import accuracy_interval, points, signed_points
 
 COMPARISONS_DIR = "comparisons"  # inside the run directory
 LEADERBOARD_FILE = "leaderboard.csv"
@@ -101,10 +101,6 @@ def _brief_row(leaderboard: pd.DataFrame) -> pd.Series:
     return leaderboard[leaderboard["run"] == BRIEF_RUN].iloc[0]
 
 
-def _signed_points(difference: float) -> str:
-    return f"{difference * 100:+.1f}"
-
-
 def comparison_table(leaderboard: pd.DataFrame) -> pd.DataFrame:
     """Per variant: what changed, validation and test accuracy, test macro F1, and the
     differences to the brief's run in percentage points; ranked on validation accuracy."""
@@ -119,9 +115,9 @@ def comparison_table(leaderboard: pd.DataFrame) -> pd.DataFrame:
             "validation accuracy": round(float(row["validation_accuracy"]), 4),
             "test accuracy": round(float(row["test_accuracy"]), 4),
             "test macro F1": round(float(row["f1_macro"]), 4),
-            "validation vs brief (points)": "" if is_brief else _signed_points(
+            "validation vs brief (points)": "" if is_brief else signed_points(
                 row["validation_accuracy"] - brief["validation_accuracy"]),
-            "test vs brief (points)": "" if is_brief else _signed_points(
+            "test vs brief (points)": "" if is_brief else signed_points(
                 row["test_accuracy"] - brief["test_accuracy"]),
         })
     return pd.DataFrame(rows).set_index("rank")
@@ -182,7 +178,7 @@ def effect_sentences(leaderboard: pd.DataFrame, validation_images: int,
         what = "" if pd.isna(changed) else f" ({changed})"
         lines.append(f"**{row['run']}**{what}: validation accuracy {validation}; test "
                      f"accuracy {test}.")
-        difference = _signed_points(row["validation_accuracy"] - brief["validation_accuracy"])
+        difference = signed_points(row["validation_accuracy"] - brief["validation_accuracy"])
         if validation_beyond:
             measured.append(f"{row['run']} ({difference} points of validation accuracy)")
         else:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import artifacts, catalog
+from helpers import artifacts, catalog, parameters, wording
 from helpers.records import (
     DatasetRecord,
     MetricsRecord,
@@ -24,7 +24,7 @@ from helpers.records import (
     TrainingRecord,
     read_record,
 )
-from helpers.writing import curves, narrative, observations
+from helpers.writing import curve_diagnosis, narrative, observations
 
 # How the brief's figures are named in `reported_metrics`, and in the headline table.
 METRIC_LABELS = {"test_accuracy": "accuracy", "test_loss": "loss (cross-entropy)",
@@ -59,7 +59,7 @@ def read_run(run_dir: str | Path) -> RunFigures:
 
 def network_description(architecture: Mapping) -> str:
     """The network in one phrase, from model.json's architecture parameters."""
-    kind = catalog.network(architecture.get("architecture", "cnn"))
+    kind = catalog.network_of(architecture)
     return kind.describe(kind.effective(architecture))
 
 
@@ -96,7 +96,7 @@ def headline_table(figures: RunFigures,
 def against_brief(metrics: MetricsRecord, reported: Mapping[str, float]) -> list[str]:
     """One sentence per figure the brief reports: ours, theirs, and the difference. A rate that
     differs by less than the test set's 95% interval on accuracy is called a tie, not a win."""
-    margin = observations.accuracy_interval(metrics.test_accuracy, metrics.test_images)
+    margin = wording.accuracy_interval(metrics.test_accuracy, metrics.test_images)
     lines = []
     for name, theirs in reported.items():
         ours = getattr(metrics, name)
@@ -108,13 +108,13 @@ def against_brief(metrics: MetricsRecord, reported: Mapping[str, float]) -> list
             lines.append(f"{ours_text} {'beats' if better else 'falls short of'} the brief's "
                          f"{theirs:.4f}.")
         elif abs(ours - theirs) <= margin:
-            lines.append(f"{ours_text} is {observations.points(ours - theirs)} "
+            lines.append(f"{ours_text} is {wording.points(ours - theirs)} "
                          f"{'over' if better else 'under'} the brief's {theirs:.4f}: within the "
-                         f"±{observations.points(margin)} a test set of "
+                         f"±{wording.points(margin)} a test set of "
                          f"{metrics.test_images:,} images can tell apart, so the two agree.")
         else:
             lines.append(f"{ours_text} {'beats' if better else 'falls short of'} the brief's "
-                         f"{theirs:.4f} by {observations.points(ours - theirs)}.")
+                         f"{theirs:.4f} by {wording.points(ours - theirs)}.")
     return lines
 
 
@@ -136,10 +136,11 @@ def read_sweep(path: str | Path) -> pd.DataFrame:
         given = artifacts.read_json(manifest)["parameters"]
         # the epochs planned, which "auto" leaves to training.json
         epochs = (artifacts.read_json(training)["epochs"] if training.is_file()
-                  else given.get("epochs", 10))
-        table.attrs["measured_on"] = (
-            f"{observations.dataset_title(given.get('dataset', 'fashion_mnist'))}, "
-            f"{epochs} epochs per point")
+                  else given.get("epochs", parameters.default("epochs")))
+        dataset = observations.dataset_title(given.get("dataset", parameters.default("dataset")))
+        table.attrs["measured_on"] = (f"{dataset}, {epochs} epochs per point"
+                                      if isinstance(epochs, int) else
+                                      f"{dataset}, the epochs of each point chosen from its data")
     return table
 
 
@@ -163,7 +164,7 @@ def sweep_effects(leaderboard: pd.DataFrame) -> list[str]:
                 where = ", ".join(f"{other} {value}"
                                   for other, value in zip(others, setting, strict=True))
                 change = accuracy[high] - accuracy[low]
-                effects.append(f"{'+' if change >= 0 else '−'}{observations.points(change)}"
+                effects.append(f"{'+' if change >= 0 else '−'}{wording.points(change)}"
                                + (f" with {where}" if where else ""))
         if effects:
             lines.append(f"`{name}` {high} instead of {low} changed test accuracy by "
@@ -180,11 +181,11 @@ def sweep_effects(leaderboard: pd.DataFrame) -> list[str]:
 def limits(figures: RunFigures, subject: observations.Subject) -> list[str]:
     """What the figures cannot promise: the test set's size, the weakest class, the inputs."""
     metrics, shape = figures.metrics, figures.dataset.image_shape
-    margin = observations.accuracy_interval(metrics.test_accuracy, metrics.test_images)
+    margin = wording.accuracy_interval(metrics.test_accuracy, metrics.test_images)
     weakest = min(metrics.per_class.items(), key=lambda item: (item[1]["recall"], item[0]))
     lines = [f"One test set of {metrics.test_images:,} {subject.plural}: its accuracy "
              f"{metrics.test_accuracy:.4f} is known to about ±{margin:.4f} (95% interval), so "
-             f"differences between runs smaller than {observations.points(margin)} are noise.",
+             f"differences between runs smaller than {wording.points(margin)} are noise.",
              f"{weakest[0]} stays the weak spot: recall {weakest[1]['recall']:.3f}, about one "
              f"in {max(round(1 / max(1 - weakest[1]['recall'], 1e-9)), 1)} missed."]
     if not figures.pairs.empty:
@@ -201,7 +202,7 @@ def limits(figures: RunFigures, subject: observations.Subject) -> list[str]:
                      f"{figures.split.validation_images:,} validation and "
                      f"{metrics.test_images:,} test digits. Full MNIST's 10,000 test digits "
                      f"would pin accuracy down to about ±"
-                     f"{observations.accuracy_interval(metrics.test_accuracy, 10_000):.4f}; to "
+                     f"{wording.accuracy_interval(metrics.test_accuracy, 10_000):.4f}; to "
                      f"run on it where the download works, use {narrative.FULL_MNIST_FILES}.")
     lines.append(f"One training run with seed {figures.training.seed}: the spread over seeds "
                  "was not measured in this run.")
@@ -210,10 +211,11 @@ def limits(figures: RunFigures, subject: observations.Subject) -> list[str]:
 
 def future_work(figures: RunFigures, subject: observations.Subject) -> list[str]:
     """Next steps in words (a parameter name at most in parentheses): first what the curves'
-    diagnosis calls for (helpers.writing.curves), then what the network and the mistakes suggest."""
-    kind = catalog.network(figures.model.architecture.get("architecture", "cnn"))
+    diagnosis calls for (helpers.writing.curve_diagnosis), then what the network and the
+    mistakes suggest."""
+    kind = catalog.network_of(figures.model.architecture)
     architecture = kind.effective(figures.model.architecture)
-    steps = list(curves.diagnose_recorded(figures.history, figures.model, figures.training,
+    steps = list(curve_diagnosis.diagnose_recorded(figures.history, figures.model, figures.training,
                                           figures.split.validation_images).next_steps)
     if kind.suggests_convolutions:
         steps.append("Use convolutions (architecture): a dense network sees pixels, not "
@@ -259,7 +261,7 @@ def how_computed(figures: RunFigures) -> list[str]:
 def what_worked(figures: RunFigures, subject: observations.Subject,
                 sweep: pd.DataFrame | None = None) -> list[str]:
     """The run's own evidence of what helped and what did not, then a sweep's, if given."""
-    lines = list(curves.diagnose_recorded(figures.history, figures.model, figures.training,
+    lines = list(curve_diagnosis.diagnose_recorded(figures.history, figures.model, figures.training,
                                           figures.split.validation_images).observations)
     lines += observations.per_class(figures.metrics.per_class, subject)
     if sweep is not None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from helpers.writing import observations
+from helpers import wording
 
 # An exported model may lose at most this much test accuracy against the Keras model to be
 # recommended for a phone (07's int8 target is the same point).
@@ -45,7 +45,7 @@ def choices(formats: Sequence[Mapping]) -> list[tuple[str, Mapping, str]]:
     if phone is not None:
         chosen.append(("an app on a phone, offline", phone,
                        "the smallest file that stays within "
-                       f"{observations.points(ACCURACY_TOLERANCE)} of the Keras model's "
+                       f"{wording.points(ACCURACY_TOLERANCE)} of the Keras model's "
                        "accuracy: it downloads fast and fits in memory"))
     if "tflite_int8" in rows:
         chosen.append(("a microcontroller or an Edge TPU", rows["tflite_int8"],
@@ -69,7 +69,7 @@ def advice(formats: Sequence[Mapping]) -> list[str]:
     for where, row, why in choices(formats):
         drop = keras_row["accuracy"] - row["accuracy"]
         cost = ("the same test accuracy as the Keras model" if abs(drop) < 0.00005 else
-                f"test accuracy {row['accuracy']:.4f}, {observations.points(drop)} "
+                f"test accuracy {row['accuracy']:.4f}, {wording.points(drop)} "
                 f"{'under' if drop > 0 else 'over'} the Keras model's {keras_row['accuracy']:.4f}")
         lines.append(f"For **{where}**: `{row['format']}` ({_megabytes(row)}), {why}. It keeps "
                      f"{cost}, and answered one image in {row['latency_ms']:.3f} ms.")

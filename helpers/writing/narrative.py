@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers import catalog
+from helpers import catalog, wording
 from helpers.writing import observations
 
 if TYPE_CHECKING:  # TensorFlow only where a network is described: 01 and 08 never load it
@@ -24,11 +24,6 @@ if TYPE_CHECKING:  # TensorFlow only where a network is described: 01 and 08 nev
 
 # Where the loaders find full MNIST when a brief asks for it but a run used the subset.
 FULL_MNIST_FILES = "params/mnist.yaml (or an assignment's sibling file without `_5k`)"
-
-
-def number(value: float) -> str:
-    """A rate as a reader writes it: 0.001 -> '0.001', 3e-4 -> '0.0003'."""
-    return f"{value:.10f}".rstrip("0").rstrip(".")
 
 
 def source_names(files: Sequence[str | Path], source: str) -> str:
@@ -238,16 +233,18 @@ def training_settings(learning_rate: float, lr_schedule: str, label_encoding: st
             else "categorical cross-entropy (one-hot labels)")
     lines = [f"**Loss**: {loss}, `-log p(true class)`: small when the model gives the right "
              "class a high probability, large when it is confidently wrong.",
-             f"**Adam** at a learning rate of **{number(learning_rate)}**: it adapts the step "
+             f"**Adam** at a learning rate of **{wording.number(learning_rate)}**: it adapts the "
+             "step "
              "size of every weight from running averages of its gradients, so it needs little "
              "tuning" + (" (0.001 is Keras's default)." if learning_rate == 0.001 else ".")]
     if lr_schedule == "cosine":
-        lines.append(f"A **cosine schedule** lowers the rate smoothly from {number(learning_rate)}"
+        lines.append(f"A **cosine schedule** lowers the rate smoothly from "
+                     f"{wording.number(learning_rate)}"
                      f" to zero over the {epochs} planned epochs: big steps early, small steps "
                      "at the end to settle. In the last epochs the steps are tiny, so the "
                      "curves flatten there by design.")
     else:
-        lines.append(f"The rate stays at {number(learning_rate)} for all {epochs} epochs "
+        lines.append(f"The rate stays at {wording.number(learning_rate)} for all {epochs} epochs "
                      "(no schedule).")
     lines.append(f"Batches of **{batch_size}** images per step, at most **{epochs}** epochs.")
     if label_smoothing:
@@ -259,17 +256,11 @@ def training_settings(learning_rate: float, lr_schedule: str, label_encoding: st
     return lines
 
 
-AUGMENTATION_WORDS = {"flip": "mirror images left-right", "shift": "shifts of up to {:g} of "
-                      "the size", "rotation": "rotations of up to {:g}°", "zoom": "zooms of up "
-                      "to {:g}", "erase": "a blacked-out rectangle with probability {:g}"}
-
-
 def augmentation_sentence(augmentation: Mapping[str, float | bool]) -> str:
     """What augmentation this run used, in words."""
-    used = [AUGMENTATION_WORDS[name].format(value) for name, value in augmentation.items()
-            if value and name in AUGMENTATION_WORDS]
+    used = wording.augmentation_phrases(augmentation)
     if not used:
         return ("This run uses **no augmentation**: every epoch shows the same training "
                 "images.")
-    return (f"This run uses **{', '.join(used)}**, at random on each training image; "
+    return (f"This run uses random **{wording.and_list(used)}** on each training image; "
             "validation and test images are never changed.")

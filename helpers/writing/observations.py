@@ -3,19 +3,18 @@
 The notebooks print these under their figures, so a report says what *this* run did (its
 best epoch, its weakest class, its most frequent mistake) rather than only how to read a
 curve. Every function is pure: numbers in, markdown out, worded for the dataset at hand
-(digits are not garments). The training curves are read by helpers.writing.curves.
+(digits are not garments). The training curves are read by helpers.writing.curve_diagnosis.
 tests/unit/test_observations.py feeds known figures and checks the sentences.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from helpers import catalog
+from helpers import catalog, wording
 from helpers.catalog import Subject
 
 # A mistake made with at least this probability is a "confident" one.
@@ -34,20 +33,9 @@ def dataset_title(name: str) -> str:
     return entry.title if entry else name
 
 
-def points(difference: float) -> str:
-    """An accuracy difference in percentage points, e.g. 0.0123 -> '1.2 points'."""
-    shown = f"{round(abs(difference) * 100, 6):.1f}"  # 0.9295 - 0.924 is 0.549999...: 0.6
-    return f"{shown} point{'' if shown == '1.0' else 's'}"
-
-
 def best_epoch_row(history: pd.DataFrame) -> pd.Series:
     """The epoch with the lowest validation loss: the one whose weights the run keeps."""
     return history.loc[history["val_loss"].idxmin()]
-
-
-def accuracy_interval(accuracy: float, images: int) -> float:
-    """Half-width of the 95% normal-approximation interval of an accuracy on `images` images."""
-    return 1.96 * math.sqrt(accuracy * (1 - accuracy) / images)
 
 
 def test_against_validation(test_accuracy: float, validation_accuracy: float,
@@ -58,15 +46,16 @@ def test_against_validation(test_accuracy: float, validation_accuracy: float,
         return (f"Test accuracy {test_accuracy:.4f} equals the best validation accuracy "
                 f"{validation_accuracy:.4f}: the model did as well on the unseen test images.")
     side = "under" if difference < 0 else "over"
-    margin = accuracy_interval(test_accuracy, test_images) if test_images else 0.0
+    margin = wording.accuracy_interval(test_accuracy, test_images) if test_images else 0.0
     if abs(difference) <= margin:
-        why = (f" That is within the ±{points(margin)} a test set of "
+        why = (f" That is within the ±{wording.points(margin)} a test set of "
                f"{test_images:,} images can tell apart (95% interval): the two agree.")
     elif difference < 0:
         why = " Some drop is expected: the epoch was chosen because it did best on validation."
     else:
         why = " The test images happened to be a little easier than the validation images."
-    return (f"Test accuracy **{test_accuracy:.4f}** is {points(difference)} {side} the best "
+    return (f"Test accuracy **{test_accuracy:.4f}** is {wording.points(difference)} {side} the "
+            "best "
             f"validation accuracy {validation_accuracy:.4f}.{why}")
 
 
@@ -89,7 +78,7 @@ def per_class(per_class_metrics: Mapping[str, Mapping[str, float]], subject_: Su
         lines.append(f"The lowest recall is {lowest_recall[0]}'s, "
                      f"{lowest_recall[1]['recall']:.3f}.")
     spread = ranked[0][1]["f1"] - weakest["f1"]
-    lines.append(f"F1 spans {points(spread)} from the strongest class to the weakest.")
+    lines.append(f"F1 spans {wording.points(spread)} from the strongest class to the weakest.")
     return lines
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import artifacts, catalog
+from helpers import artifacts, catalog, wording
 from helpers.parameters import RunParameters
 from helpers.records import (
     DatasetRecord,
@@ -67,15 +67,6 @@ def read_run_records(run_dir: str | Path) -> RunRecords | None:
     return RunRecords(dataset, preprocess, model, training, given_parameters(run_dir) or {})
 
 
-def _percent(fraction: float) -> str:
-    return f"{round(fraction * 100, 1):g}%"
-
-
-def _and(items: Sequence[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
 def _data_text(records: RunRecords) -> str:
     """The dataset by its title and its source files by name (a machine's paths say nothing)."""
     dataset = records.dataset
@@ -85,7 +76,7 @@ def _data_text(records: RunRecords) -> str:
                  for path in re.findall(r"(/[^\s;()]+)", dataset.source)]
     entry = catalog.DATASETS.get(dataset.name)
     title = entry.source_title if entry and entry.source_title else dataset_title(dataset.name)
-    return f"{title}: {_and(names)}" if names else title
+    return f"{title}: {wording.and_list(names)}" if names else title
 
 
 def _images_text(records: RunRecords) -> str:
@@ -122,7 +113,7 @@ def _test_set_text(records: RunRecords) -> str:
     dataset, seed = records.dataset, records.preprocess.seed
     # dataset.json counts the images after any subset: then the loaded total is unknown.
     total = "" if _subset(records) else f"{dataset.train_images + dataset.test_images:,} "
-    held_out = f"a stratified {_percent(records.parameter('test_fraction'))}"
+    held_out = f"a stratified {wording.percent(records.parameter('test_fraction'))}"
     test_path = records.parameter("test_path")
     if records.parameter("split") == "pooled":
         where = (f"the {total}training and test images pooled, then {held_out} held out "
@@ -194,16 +185,8 @@ def _epochs_text(records: RunRecords) -> str:
 
 def _augmentation_text(augmentation: Mapping[str, float | bool]) -> str:
     """The random changes made to training images, or 'none'."""
-    shift, rotation, zoom, erase = (float(augmentation.get(name, 0))
-                                    for name in ("shift", "rotation", "zoom", "erase"))
-    changes = [text for on, text in (
-        (augmentation.get("flip"), "left-right flips"),
-        (shift, f"shifts up to {_percent(shift)}"),
-        (rotation, f"rotations up to ±{rotation:g}°"),
-        (zoom, f"zoom up to ±{_percent(zoom)}"),
-        (erase, f"erasing a rectangle with probability {erase:g}"),
-    ) if on]
-    return f"random {_and(changes)}, on training images only" if changes else "none"
+    changes = wording.augmentation_phrases(augmentation)
+    return f"random {wording.and_list(changes)}, on training images only" if changes else "none"
 
 
 def experiment_settings(records: RunRecords) -> list[Setting]:
@@ -226,7 +209,7 @@ def experiment_settings(records: RunRecords) -> list[Setting]:
         Setting("Classes", f"{classes}: {', '.join(dataset.class_names)}"),
         Setting("Images", _images_text(records)),
         Setting("Training / validation / test images", _split_counts_text(records)),
-        Setting("Validation set", f"a stratified {_percent(split.val_fraction)} of the "
+        Setting("Validation set", f"a stratified {wording.percent(split.val_fraction)} of the "
                 f"training images (seed {split.seed}), held out to choose the epoch whose weights "
                 "are kept"),
         Setting("Test set", _test_set_text(records)),

@@ -98,9 +98,9 @@ def test_a_later_stage_import_is_caught(tmp_path: Path) -> None:
     module = PACKAGE / "training" / "fitting.py"
     assert not later_stage_imports(module)
     copy = tmp_path / "fitting.py"
-    copy.write_text("from helpers.writing import curves\n" + module.read_text())
+    copy.write_text("from helpers.writing import curve_diagnosis\n" + module.read_text())
     assert later_stage_imports_as(copy, "helpers.training.fitting") == {
-        "helpers.writing", "helpers.writing.curves"}
+        "helpers.writing", "helpers.writing.curve_diagnosis"}
 
 
 def later_stage_imports_as(path: Path, module: str) -> set[str]:

@@ -11,7 +11,7 @@ import pytest
 from helpers import records
 from helpers.data import input_pipeline
 from helpers.records import ModelRecord, PreprocessRecord, TrainingRecord, read_record
-from helpers.writing import curves
+from helpers.writing import curve_diagnosis
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reports" / "reference"
 
@@ -27,16 +27,16 @@ def made_up(loss, val_loss, accuracy=None, val_accuracy=None) -> pd.DataFrame:
 
 
 def context(planned_epochs, schedule="constant", validation_images=10_000, patience=None,
-            train_only=(), learning_rate=0.001) -> curves.CurveContext:
-    return curves.CurveContext(planned_epochs, patience if patience else planned_epochs,
+            train_only=(), learning_rate=0.001) -> curve_diagnosis.CurveContext:
+    return curve_diagnosis.CurveContext(planned_epochs, patience if patience else planned_epochs,
                                learning_rate, schedule, validation_images, tuple(train_only))
 
 
-def reference(name: str) -> tuple[pd.DataFrame, curves.CurveContext]:
+def reference(name: str) -> tuple[pd.DataFrame, curve_diagnosis.CurveContext]:
     """A committed reference's history and its context, from its own records."""
     folder = REFERENCE / name
     return (pd.read_csv(folder / "history.csv"),
-            curves.context_from_records(read_record(folder, ModelRecord),
+            curve_diagnosis.context_from_records(read_record(folder, ModelRecord),
                                         read_record(folder, TrainingRecord),
                                         read_record(folder, PreprocessRecord).validation_images))
 
@@ -131,8 +131,8 @@ REFERENCES = {
                       "**the model overfit from epoch 6 on**"]),
     "assignment-c": (("schedule_plateau", "train_above_validation"),
                      ["Training loss stayed above validation loss in every epoch (0.2174 "
-                      "against 0.1842 at epoch 10)", "dropout 0.3 and augmentation (mirroring, "
-                      "rotations of up to 10°) act only while training",
+                      "against 0.1842 at epoch 10)", "dropout 0.3 and augmentation (left-right "
+                      "flips, rotations up to ±10°) act only while training",
                       "only a longer schedule can tell"]),
     "assignment-d": (("overfitting",), ["**the model overfit from epoch 9 on**",
                                         "+8.0% at the end"]),
@@ -148,7 +148,7 @@ CASES = ([pytest.param(*MADE_UP[name], id=name) for name in MADE_UP]
 
 @pytest.mark.parametrize(("history", "context_", "categories", "phrases"), CASES)
 def test_each_history_gets_its_diagnosis(history, context_, categories, phrases) -> None:
-    diagnosis = curves.diagnose(history, context_)
+    diagnosis = curve_diagnosis.diagnose(history, context_)
     assert diagnosis.categories == categories
     text = " ".join(diagnosis.observations)
     for phrase in phrases:
@@ -159,7 +159,7 @@ def test_each_history_gets_its_diagnosis(history, context_, categories, phrases)
 @pytest.mark.parametrize(("history", "context_", "categories", "phrases"), CASES)
 def test_claims_name_their_evidence_and_steps_follow_from_the_diagnosis(
         history, context_, categories, phrases) -> None:
-    diagnosis = curves.diagnose(history, context_)
+    diagnosis = curve_diagnosis.diagnose(history, context_)
     for line in diagnosis.observations:
         assert re.search(r"epoch \d+", line) and re.search(r"\d\.\d{3,4}", line), line
     steps = " ".join(diagnosis.next_steps)
@@ -177,64 +177,66 @@ def test_claims_name_their_evidence_and_steps_follow_from_the_diagnosis(
 
 
 def test_next_steps_in_words() -> None:
-    plateau = curves.diagnose(*MADE_UP["schedule plateau"][:2])
+    plateau = curve_diagnosis.diagnose(*MADE_UP["schedule plateau"][:2])
     assert plateau.next_steps == (
         "Find out whether longer training helps with a longer schedule: more epochs (epochs), "
         "over which the cosine decay stretches. This run's flat end was set by the learning "
         "rate reaching zero and cannot say.",)
-    overfit = curves.diagnose(*MADE_UP["clear overfitting"][:2])
+    overfit = curve_diagnosis.diagnose(*MADE_UP["clear overfitting"][:2])
     assert overfit.next_steps[0] == (
         "Regularize against the overfitting that began after epoch 5: dropout (dropout_rate), "
         "augmentation (augment_shift, augment_rotation) or more training images; early "
         "stopping already keeps epoch 5's weights.")
-    improving = curves.diagnose(*MADE_UP["still improving"][:2])
+    improving = curve_diagnosis.diagnose(*MADE_UP["still improving"][:2])
     assert improving.next_steps[0].startswith("Train for more epochs (epochs)")
-    above = curves.diagnose(*MADE_UP["train above validation with dropout"][:2])
+    above = curve_diagnosis.diagnose(*MADE_UP["train above validation with dropout"][:2])
     assert above.next_steps[1] == (
         "The model is not overfitting, so it has room for more capacity: try a larger network "
         "(conv_filters, dense_units) or less dropout (dropout_rate), compared on validation.")
-    noisy = curves.diagnose(*MADE_UP["noisy small validation set"][:2])
+    noisy = curve_diagnosis.diagnose(*MADE_UP["noisy small validation set"][:2])
     assert "300 validation images cannot tell them apart" in noisy.next_steps[-1]
-    single = curves.diagnose(made_up([0.5], [0.4]), context(1))
+    single = curve_diagnosis.diagnose(made_up([0.5], [0.4]), context(1))
     assert single.categories == ()
     assert single.next_steps == ("Train for more than one epoch (epochs): a single point is not "
                                  "a curve.",)
 
 
 def test_the_gap_is_in_points_and_signed() -> None:
-    lines = curves.diagnose(made_up([0.5, 0.4], [0.45, 0.35], [0.80, 0.90], [0.85, 0.88]),
+    lines = curve_diagnosis.diagnose(made_up([0.5, 0.4], [0.45, 0.35], [0.80, 0.90], [0.85, 0.88]),
                             context(2)).observations
     assert lines[-1] == ("At epoch 2 training accuracy was 0.9000 against 0.8800 on "
                          "validation, a gap of 2.0 points.")
-    lines = curves.diagnose(made_up([0.5, 0.4], [0.45, 0.35], [0.80, 0.87], [0.85, 0.88]),
+    lines = curve_diagnosis.diagnose(made_up([0.5, 0.4], [0.45, 0.35], [0.80, 0.87], [0.85, 0.88]),
                             context(2)).observations
     assert lines[-1].endswith("a gap of 1.0 point in favour of validation.")
 
 
 def test_cosine_learning_rate_per_epoch() -> None:
-    shares = [curves.learning_rate_share(epoch, 10, "cosine") for epoch in range(1, 11)]
+    shares = [curve_diagnosis.learning_rate_share(epoch, 10, "cosine") for epoch in range(1, 11)]
     assert shares == sorted(shares, reverse=True)
     assert shares[0] == pytest.approx(0.9918, abs=1e-4)
     assert shares[-1] == pytest.approx(0.0082, abs=1e-4)
     assert sum(shares) / 10 == pytest.approx(0.5)  # half a cosine averages to half the rate
-    assert curves.learning_rate_share(3, 10, "constant") == 1.0
-    assert curves.learning_rate_share(12, 10, "cosine") == 0.0
+    assert curve_diagnosis.learning_rate_share(3, 10, "constant") == 1.0
+    assert curve_diagnosis.learning_rate_share(12, 10, "cosine") == 0.0
 
 
 def test_regularizers_that_act_only_while_training() -> None:
     default = {"architecture": "cnn", "layers": None, "dropout_rate": 0.3, "batch_norm": True}
-    assert curves.train_only_regularizers(default, {"flip": False, "shift": 0.0}) == (
+    assert curve_diagnosis.train_only_regularizers(default, {"flip": False, "shift": 0.0}) == (
         "dropout 0.3",)
     # model.json records dropout_rate for every architecture; `layers` uses its own entries.
     layers = {**default, "architecture": "layers",
               "layers": ["conv 32 3x3 relu", "maxpool 2", "flatten", "dense 64 relu"]}
-    assert curves.train_only_regularizers(layers, {}) == ()
+    assert curve_diagnosis.train_only_regularizers(layers, {}) == ()
     layers["layers"] = layers["layers"] + ["dropout 0.25", "dense 32", "dropout 0.5"]
-    assert curves.train_only_regularizers(layers, {}) == ("dropout 0.25 and 0.5",)
-    assert curves.train_only_regularizers({"architecture": "mlp", "dropout_rate": 0.0}, {}) == ()
+    assert curve_diagnosis.train_only_regularizers(layers, {}) == ("dropout 0.25 and 0.5",)
+    assert curve_diagnosis.train_only_regularizers({"architecture": "mlp", "dropout_rate": 0.0},
+                                                   {}) == ()
     augmentation = input_pipeline.Augmentation(flip=True, shift=0.1, rotation=10.0)
-    assert curves.train_only_regularizers({**default, "dropout_rate": 0.0}, augmentation) == (
-        "augmentation (mirroring, shifts of up to 10%, rotations of up to 10°)",)
+    assert curve_diagnosis.train_only_regularizers({**default, "dropout_rate": 0.0},
+                                                   augmentation) == (
+        "augmentation (left-right flips, shifts up to 10%, rotations up to ±10°)",)
 
 
 def test_bad_input_names_what_is_wrong() -> None:
@@ -243,19 +245,19 @@ def test_bad_input_names_what_is_wrong() -> None:
     with pytest.raises(ValueError, match="validation_images"):
         context(10, validation_images=0)
     with pytest.raises(ValueError, match="missing column.*val_accuracy"):
-        curves.diagnose(made_up([0.5], [0.4]).drop(columns="val_accuracy"), context(1))
+        curve_diagnosis.diagnose(made_up([0.5], [0.4]).drop(columns="val_accuracy"), context(1))
     with pytest.raises(ValueError, match="no epochs"):
-        curves.diagnose(made_up([0.5], [0.4]).head(0), context(1))
+        curve_diagnosis.diagnose(made_up([0.5], [0.4]).head(0), context(1))
 
 
 def test_observations_for_run_reads_the_network_and_the_split(tmp_path) -> None:
     for kind in (ModelRecord, PreprocessRecord):
         records.write_record(tmp_path, read_record(REFERENCE / "assignment-c", kind))
     history = pd.read_csv(REFERENCE / "assignment-c" / "history.csv")
-    markdown = curves.observations_for_run(
+    markdown = curve_diagnosis.observations_for_run(
         tmp_path, history, epochs=10, early_stopping_patience=4, learning_rate=0.001,
         lr_schedule="cosine",
         augmentation=input_pipeline.Augmentation(flip=True, rotation=10.0))
     assert markdown.startswith("**What this run shows**\n\n- Validation loss was lowest at "
                                "**epoch 9 of 10**")
-    assert "dropout 0.3 and augmentation (mirroring, rotations of up to 10°)" in markdown
+    assert "dropout 0.3 and augmentation (left-right flips, rotations up to ±10°)" in markdown

@@ -66,7 +66,7 @@ def test_training_settings_quote_the_runs_own_rate_schedule_and_epochs() -> None
 def test_augmentation_sentence_names_what_was_used_or_none() -> None:
     assert "no augmentation" in narrative.augmentation_sentence({"flip": False, "shift": 0.0})
     used = narrative.augmentation_sentence({"flip": True, "rotation": 10.0, "zoom": 0.0})
-    assert "mirror" in used and "10°" in used and "zoom" not in used
+    assert "left-right flips" in used and "10°" in used and "zoom" not in used
 
 
 def test_source_names_list_every_file_not_only_the_last() -> None:

@@ -21,10 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-from helpers import catalog
+from helpers import catalog, wording
 from helpers.records import ModelRecord, PreprocessRecord, TrainingRecord, read_record
 from helpers.writing import observations
-from helpers.writing.curve_reading import (
+from helpers.writing.curve_diagnosis.history import (
     IMPROVING,
     RISE,
     CurveContext,
@@ -37,8 +37,7 @@ from helpers.writing.curve_reading import (
     small_validation,
     window_start,
 )
-from helpers.writing.curve_text import (
-    accuracy_points,
+from helpers.writing.curve_diagnosis.sentences import (
     best_sentence,
     early_stopping_sentence,
     gap_sentence,
@@ -70,12 +69,6 @@ class Diagnosis:
         return tuple(finding.value for finding in self.findings)
 
 
-_AUGMENTATION_WORDS = {"flip": lambda _: "mirroring", "shift": lambda v: f"shifts of up to {v:.0%}",
-                       "rotation": lambda v: f"rotations of up to {v:g}°",
-                       "zoom": lambda v: f"zoom of up to ±{v:.0%}",
-                       "erase": lambda v: f"erasing a patch with probability {v:g}"}
-
-
 def train_only_regularizers(architecture: Mapping[str, Any],
                             augmentation: Mapping[str, float | bool] | Any) -> tuple[str, ...]:
     """Dropout in the network and augmentation, in words, from model.json and training's
@@ -86,11 +79,10 @@ def train_only_regularizers(architecture: Mapping[str, Any],
     """
     if dataclasses.is_dataclass(augmentation) and not isinstance(augmentation, type):
         augmentation = dataclasses.asdict(augmentation)
-    rates = catalog.network(architecture.get("architecture", "cnn")).dropout_rates(architecture)
+    rates = catalog.network_of(architecture).dropout_rates(architecture)
     found = [f"dropout {' and '.join(f'{rate:g}' for rate in rates if rate > 0)}"] \
         if any(rate > 0 for rate in rates) else []
-    used = [words(augmentation[name]) for name, words in _AUGMENTATION_WORDS.items()
-            if augmentation.get(name)]
+    used = wording.augmentation_phrases(augmentation)
     if used:
         found.append(f"augmentation ({', '.join(used)})")
     return tuple(found)
@@ -102,7 +94,7 @@ def context_from_records(model: ModelRecord, training: TrainingRecord,
     return CurveContext(training.epochs, training.early_stopping_patience,
                         training.learning_rate, training.lr_schedule, validation_images,
                         train_only_regularizers(model.architecture, training.augmentation),
-                        model.architecture.get("architecture", "cnn"))
+                        model.architecture["architecture"])
 
 
 def diagnose_recorded(history: pd.DataFrame, model: ModelRecord, training: TrainingRecord,
@@ -122,7 +114,7 @@ def observations_for_run(run_dir: str | Path, history: pd.DataFrame, epochs: int
     context = CurveContext(epochs, early_stopping_patience, learning_rate, lr_schedule,
                            split.validation_images,
                            train_only_regularizers(model.architecture, augmentation),
-                           model.architecture.get("architecture", "cnn"))
+                           model.architecture["architecture"])
     return observations.as_markdown(diagnose(history, context).observations)
 
 
@@ -160,11 +152,6 @@ def _end_of_run(curves: Curves) -> tuple[list[Finding], list[str]]:
         findings.append(Finding.SCHEDULE_PLATEAU)
         lines.append(plateau_sentence(curves, tail, Finding.OVERFITTING in findings))
     return findings, lines
-
-
-def _either(options: list[str]) -> str:
-    """'a', 'a or b', 'a, b or c'."""
-    return " or ".join([", ".join(options[:-1]), options[-1]] if len(options) > 1 else options)
 
 
 def next_steps(curves: Curves, findings: Sequence[Finding]) -> list[str]:
@@ -206,12 +193,13 @@ def next_steps(curves: Curves, findings: Sequence[Finding]) -> list[str]:
     if (Finding.TRAIN_ABOVE_VALIDATION in findings and Finding.OVERFITTING not in findings
             and Finding.LAST_EPOCH_RISE not in findings):
         steps.append("The model is not overfitting, so it has room for more capacity: try "
-                     + _either([f"a larger network ({network.capacity_parameters})"]
+                     + wording.or_list([f"a larger network ({network.capacity_parameters})"]
                                + ([f"less dropout ({dropout_parameter})"] if has_dropout else [])
                                + (["milder augmentation"] if has_augmentation else []))
                      + ", compared on validation.")
     if Finding.NOISE in findings and small_validation(curves):
-        steps.append(f"Read differences under ±{accuracy_points(curves.noise)} between epochs or "
+        steps.append(f"Read differences under ±{wording.points(curves.noise, fine=True)} "
+                     "between epochs or "
                      "runs "
                      f"as noise: {context.validation_images:,} validation images cannot tell "
                      "them apart; a larger validation set (val_fraction) or more data would.")

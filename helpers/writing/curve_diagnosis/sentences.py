@@ -1,4 +1,4 @@
-"""The sentences and next steps of a curve diagnosis (helpers/writing/curves.py), each naming its
+"""The sentences and next steps of a curve diagnosis (diagnosis.py), each naming its
 evidence: epochs and the history's own numbers.
 """
 
@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 
-from helpers.writing.curve_reading import (
+from helpers import wording
+from helpers.writing.curve_diagnosis.history import (
     LOW_RATE,
     RISE,
     TRAIN_FALLING,
@@ -17,22 +18,10 @@ from helpers.writing.curve_reading import (
 )
 
 
-def accuracy_points(difference: float) -> str:
-    """An accuracy difference in points: two decimals under one point, else one."""
-    size = abs(difference) * 100
-    shown = f"{size:.2f}" if size < 1 else f"{size:.1f}"
-    return f"{shown} point{'' if shown == '1.0' else 's'}"
-
-
-def _share(fraction: float) -> str:
-    """A relative change or share as a percentage: '4.5%', '32%'."""
-    size = round(abs(fraction) * 100, 6)  # 0.352 / 0.32 - 1 is 0.0999...: 10%
-    return f"{size:.0f}%" if size >= 10 else f"{size:.1f}%"
-
-
 def _resolve(curves: Curves) -> str:
     """'the ±0.60-point 95% interval of 6,000 validation images'."""
-    width = accuracy_points(curves.noise).replace(" points", "-point").replace(" point", "-point")
+    width = wording.points(curves.noise, fine=True).replace(" points", "-point").replace(
+        " point", "-point")
     return (f"the ±{width} 95% interval of {curves.context.validation_images:,} validation images")
 
 
@@ -65,7 +54,7 @@ def _accuracy_after(curves: Curves, start: int, end: int) -> str:
     if abs(after - before) < curves.noise:
         return f"{moved}, a change within {_resolve(curves)}"
     return (f"{moved}, {'up' if after > before else 'down'} "
-            f"{accuracy_points(after - before)}, more "
+            f"{wording.points(after - before, fine=True)}, more "
             f"than {_resolve(curves)}")
 
 
@@ -78,7 +67,8 @@ def overfitting_sentence(curves: Curves) -> str:
             else f"{curves.val_loss[last]:.4f} at epoch {curves.epoch[last]}")
     line = (f"Validation loss rose after epoch {curves.epoch[best]} while training loss kept "
             f"falling: validation loss from {curves.val_loss[best]:.4f} at epoch "
-            f"{curves.epoch[best]} to {path} (+{_share(rise)} at the end), training loss from "
+            f"{curves.epoch[best]} to {path} (+{wording.share(rise)} at the end), training loss "
+            "from "
             f"{curves.loss[best]:.4f} to {curves.loss[last]:.4f}: **the model overfit from "
             f"epoch {curves.epoch[best + 1]} on**. ")
     fall = curves.val_accuracy[best] - curves.val_accuracy[last]
@@ -127,7 +117,7 @@ def last_epoch_rise_sentence(curves: Curves) -> str:
     train_fell = curves.loss[last] < curves.loss[before]
     return (f"In the last epoch validation loss rose from {curves.val_loss[before]:.4f} (epoch "
             f"{curves.epoch[before]}{lowest}) to {curves.val_loss[last]:.4f} "
-            f"(+{_share(rise)}), {_accuracy_after(curves, before, last)}, and training loss "
+            f"(+{wording.share(rise)}), {_accuracy_after(curves, before, last)}, and training loss "
             f"went from {curves.loss[before]:.4f} to {curves.loss[last]:.4f}. One epoch is not "
             f"a trend: it may be noise ({'; '.join(evidence)}) or the start of overfitting"
             + ("" if train_fell else
@@ -142,7 +132,7 @@ def plateau_sentence(curves: Curves, tail: list[int], overfitting: bool) -> str:
     context = curves.context
 
     def rate(index: int) -> str:
-        return _share(learning_rate_share(curves.epoch[index], context.planned_epochs,
+        return wording.share(learning_rate_share(curves.epoch[index], context.planned_epochs,
                                           context.lr_schedule))
 
     if len(tail) == 1:
@@ -152,7 +142,8 @@ def plateau_sentence(curves: Curves, tail: list[int], overfitting: bool) -> str:
     else:
         when = (f"In the last {len(tail)} epochs ({curves.epoch[first]}-{curves.epoch[last]}) "
                 f"the cosine schedule had brought the learning rate below "
-                f"{_share(LOW_RATE)} of its initial {context.learning_rate:g} ({rate(first)} "
+                f"{wording.share(LOW_RATE)} of its initial {context.learning_rate:g} "
+                f"({rate(first)} "
                 f"in epoch {curves.epoch[first]}, {rate(last)} in epoch {curves.epoch[last]})")
     change = curves.val_loss[last] - curves.val_loss[before]
     final = curves.val_loss[last] - curves.val_loss[last - 1]
@@ -161,7 +152,7 @@ def plateau_sentence(curves: Curves, tail: list[int], overfitting: bool) -> str:
               "would help; only a longer schedule can tell.")
     flat = ("" if len(tail) == 1 else
             f"; in the last epoch validation loss moved only {abs(final):.4f} "
-            f"({_share(final / curves.val_loss[last - 1])})")
+            f"({wording.share(final / curves.val_loss[last - 1])})")
     return (f"{when}, so the last steps were small: validation loss went from "
             f"{curves.val_loss[before]:.4f} at epoch {curves.epoch[before]} to "
             f"{curves.val_loss[last]:.4f} ({'+' if change >= 0 else '−'}{abs(change):.4f}), "
@@ -175,15 +166,15 @@ def improving_sentence(curves: Curves, tail: list[int]) -> str:
         before = last - 1
         fall = 1 - curves.val_loss[last] / curves.val_loss[before]
         rate = learning_rate_share(curves.epoch[last], curves.context.planned_epochs, "cosine")
-        return (f"Validation loss still fell {_share(fall)} in the last epoch "
+        return (f"Validation loss still fell {wording.share(fall)} in the last epoch "
                 f"({curves.val_loss[before]:.4f} → {curves.val_loss[last]:.4f}) although the "
-                f"cosine schedule had brought the learning rate to {_share(rate)} of its "
+                f"cosine schedule had brought the learning rate to {wording.share(rate)} of its "
                 "start: the run was still improving when the schedule ended.")
     start = window_start(curves)
     fall = 1 - min(curves.val_loss[start + 1:]) / curves.val_loss[start]
     return (f"Validation loss was still falling at the end: {curves.val_loss[start]:.4f} at "
             f"epoch {curves.epoch[start]}, {min(curves.val_loss[start + 1:]):.4f} by epoch "
-            f"{curves.epoch[curves.best]} (−{_share(fall)}), and "
+            f"{curves.epoch[curves.best]} (−{wording.share(fall)}), and "
             f"{_accuracy_after(curves, start, last)}: training had not converged.")
 
 
@@ -244,9 +235,10 @@ def noise_sentence(curves: Curves) -> str:
              else f"between {min(values):.4f} and {max(values):.4f}")
     return (f"From epoch {curves.epoch[start]} to {curves.epoch[last]} validation accuracy "
             f"went up and down ({shown}), by at most "
-            f"{accuracy_points(largest)} an epoch: less than "
+            f"{wording.points(largest, fine=True)} an epoch: less than "
             f"{_resolve(curves)}; one image is "
-            f"{accuracy_points(1 / curves.context.validation_images)}. These swings are noise, "
+            f"{wording.points(1 / curves.context.validation_images, fine=True)}. These swings "
+            "are noise, "
             "not a "
             "trend.")
 
@@ -256,5 +248,5 @@ def gap_sentence(curves: Curves) -> str:
     gap = curves.accuracy[last] - curves.val_accuracy[last]
     return (f"At epoch {curves.epoch[last]} training accuracy was {curves.accuracy[last]:.4f} "
             f"against {curves.val_accuracy[last]:.4f} on validation, a gap of "
-            f"{accuracy_points(gap)}"
+            f"{wording.points(gap, fine=True)}"
             f"{' in favour of validation' if gap < 0 else ''}.")

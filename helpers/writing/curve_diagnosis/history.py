@@ -1,6 +1,6 @@
 """A training history read for diagnosis: its columns, the best epoch, the validation set's
-noise, and where the learning-rate schedule ran low. helpers/writing/curves.py diagnoses from it;
-helpers/writing/curve_text.py writes the sentences.
+noise, and where the learning-rate schedule ran low. diagnosis.py diagnoses from it;
+sentences.py writes the sentences.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from enum import Enum
 
 import pandas as pd
 
-from helpers.writing import observations
+from helpers import wording
 
 COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
 SCHEDULES = ("constant", "cosine")
@@ -110,7 +110,7 @@ def read_curves(history: pd.DataFrame, context: CurveContext) -> Curves:
         raise ValueError("history: no epochs; train at least one before reading the curves")
     columns = {name: [float(value) for value in history[name]] for name in COLUMNS[1:]}
     best = min(range(len(history)), key=lambda index: columns["val_loss"][index])
-    noise = observations.accuracy_interval(columns["val_accuracy"][best],
+    noise = wording.accuracy_interval(columns["val_accuracy"][best],
                                            context.validation_images)
     return Curves([int(value) for value in history["epoch"]], columns["loss"],
                    columns["accuracy"], columns["val_loss"], columns["val_accuracy"], best,
