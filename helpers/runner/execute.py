@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from helpers import artifacts, parameters
+from helpers import artifacts, colab, parameters
 from helpers.data.datasets import LOAD_PARAMETERS, PATH_PARAMETERS
 from helpers.parameters import ParameterError
 from helpers.records import MetricsRecord, read_record_if_present
@@ -235,7 +235,7 @@ def execute_in_place(notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float = 
     """Re-run notebooks/ top to bottom with their own defaults and save their outputs.
 
     This is how the committed outputs that nbval compares against are produced; tags and
-    metadata are kept.
+    metadata are kept, and each notebook's first cell is set to helpers.colab.SETUP_CELL.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -244,7 +244,7 @@ def execute_in_place(notebooks_dir: Path = NOTEBOOKS_DIR, cell_timeout: float = 
         path = notebooks_dir / f"{name}.ipynb"
         _print_flushed(f"{name:<22}", end="")
         started = time.perf_counter()
-        notebook = nbformat.read(path, as_version=4)
+        notebook = nbformat.from_dict(colab.with_setup_cell(nbformat.read(path, as_version=4)))
         NotebookClient(notebook, timeout=cell_timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(notebooks_dir)}}).execute()
         artifacts.write_text(path, nbformat.writes(notebook) + "\n")

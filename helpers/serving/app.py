@@ -142,8 +142,10 @@ def add_predict_routes(app: FastAPI, predictor: Predictor, batcher: BatchingPred
     @app.post("/predict", summary="Top classes of an uploaded PNG or JPEG image",
               openapi_extra={"requestBody": {"content": schemas.UPLOAD_ENCODING}},
               responses=schemas.UPLOAD_ERRORS, **common)
+    # minLength: the server refuses an empty file (400), so the schema says it needs a byte.
     async def predict(file: Annotated[UploadFile, File(description="a PNG or JPEG image, "
-                                                                   "any size")],
+                                                                   "any size",
+                                                       json_schema_extra={"minLength": 1})],
                       top_k: Annotated[int, top_k_query] = 3) -> JSONResponse:
         data = await file.read()
         return await answer(image_to_pixels(data, info.input_shape,

@@ -98,7 +98,8 @@ IMAGE_BODY = {
     "required": True,
     "description": "The image file itself: a PNG or JPEG of any size, converted like the "
                    "training images.",
-    "content": {media_type: {"schema": {"type": "string", "format": "binary"}}
+    # minLength: an empty body is refused (400 "the image is empty"), so the schema says so.
+    "content": {media_type: {"schema": {"type": "string", "format": "binary", "minLength": 1}}
                 for media_type in IMAGE_TYPES},
 }
 

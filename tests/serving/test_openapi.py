@@ -121,6 +121,18 @@ def test_the_image_routes_declare_the_image_types_they_take(client: TestClient) 
     assert "415" in raw["responses"]
 
 
+def test_the_schema_says_an_image_needs_a_byte_as_the_server_does(client: TestClient) -> None:
+    """An empty file is refused with 400; a schema allowing it would promise what is refused."""
+    schema = client.get("/openapi.json").json()
+    upload = schema["paths"]["/predict"]["post"]["requestBody"]["content"][
+        "multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert schema["components"]["schemas"][upload]["properties"]["file"]["minLength"] == 1
+    raw = schema["paths"]["/predict/image"]["post"]["requestBody"]["content"]
+    assert {body["schema"]["minLength"] for body in raw.values()} == {1}
+    empty = client.post("/predict", files={"file": ("x.png", b"", "image/png")})
+    assert empty.status_code == 400 and "empty" in empty.json()["detail"]
+
+
 @pytest.mark.parametrize("image_format, content_type", [("PNG", "image/png"),
                                                         ("JPEG", "image/jpeg")])
 def test_each_declared_image_type_is_accepted_on_both_image_routes(

@@ -1,12 +1,13 @@
 """On Colab, runs live on Google Drive and a new machine finds them where it left them."""
 
+import json
 import sys
 import types
 from pathlib import Path
 
 import pytest
 
-from helpers import colab
+from helpers import artifacts, colab
 
 
 @pytest.fixture
@@ -68,3 +69,19 @@ def test_a_local_run_whose_name_drive_already_has_is_kept_beside_it(
     target = colab.keep_runs_on_drive(project, drive)
     assert (target / "notebooks" / "metrics.json").read_text() == '{"from": "drive"}'
     assert (target / "notebooks-local" / "metrics.json").read_text() == '{"from": "this machine"}'
+
+
+def test_every_notebook_opens_with_the_one_setup_cell() -> None:
+    """helpers.colab.SETUP_CELL is the one copy; `make notebooks` writes it into all eight."""
+    for path in sorted((artifacts.PROJECT_ROOT / "notebooks").glob("*.ipynb")):
+        notebook = json.loads(path.read_text())
+        first = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+        assert "".join(first["source"]) == colab.SETUP_CELL, path.name
+        assert colab.SETUP_CELL_TAG in first["metadata"]["tags"], path.name
+
+
+def test_the_setup_cell_is_written_over_an_edited_one() -> None:
+    notebook = {"cells": [{"cell_type": "markdown", "source": "# Title", "metadata": {}},
+                          {"cell_type": "code", "source": "old", "metadata": {}}]}
+    first = colab.with_setup_cell(notebook)["cells"][1]
+    assert first["source"] == colab.SETUP_CELL and first["metadata"]["tags"] == ["report-hide"]
