@@ -66,9 +66,9 @@ data:
 # and params/folder.yaml (and an example of each format to copy).
 example-data: $(VENV)/.installed data
 	@test -f data/raw/fashion-mnist-csv/test.csv || \
-		$(PY) -m helpers.data.datasets export-csv fashion_mnist data/raw/fashion-mnist-csv
+		$(PY) -m helpers.data export-csv fashion_mnist data/raw/fashion-mnist-csv
 	@test -d data/raw/fashion-mnist-png || \
-		$(PY) -m helpers.data.datasets export-images fashion_mnist data/raw/fashion-mnist-png
+		$(PY) -m helpers.data export-images fashion_mnist data/raw/fashion-mnist-png
 
 run: $(VENV)/.installed data
 	$(PY) -m helpers.runner run -f $(PARAMS) $(if $(RUN_DIR),--run-dir $(RUN_DIR))

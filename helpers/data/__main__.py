@@ -1,4 +1,4 @@
-"""`python -m helpers.data.datasets export-csv|export-images DATASET OUT_DIR`: convert a dataset."""
+"""`python -m helpers.data export-csv|export-images DATASET OUT_DIR`: convert a dataset."""
 
 from __future__ import annotations
 
