@@ -120,6 +120,9 @@ class MetricsRecord(Record):
     recall_weighted: float
     f1_weighted: float
     test_images: int
+    # The kept model on the validation images, measured like the test figures: accuracy,
+    # loss, precision/recall/F1 macro and images. Runs made before it was recorded lack it.
+    validation: dict[str, float] = {}
     per_class: dict[str, dict[str, float | int]]  # precision, recall, f1; support a count
     confusion_matrix: list[list[int]]
     class_names: list[str]

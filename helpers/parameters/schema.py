@@ -54,7 +54,7 @@ ImageSize = PositiveInt | Annotated[list[PositiveInt], Field(min_length=2, max_l
 RUNNER_PARAMETERS = ("run_dir",)
 # Read by the runner itself, not by a notebook: no `parameters` cell declares them, so
 # execute.run passes them to none (it passes each notebook only the names it declares).
-RUNNER_ONLY_PARAMETERS = ("comparisons",)
+RUNNER_ONLY_PARAMETERS = ("comparisons", "comparison_seeds")
 
 
 def meaning(default: Any, text: str) -> Any:
@@ -69,6 +69,15 @@ class Comparison(BaseModel):
 
     name: Annotated[str, Field(min_length=1, pattern=r"[A-Za-z0-9]")]
     set: Annotated[dict[str, Any], Field(min_length=1)]
+
+
+class Question(BaseModel):
+    """A question of the brief and the comparison variants whose measurements answer it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    ask: Annotated[str, Field(min_length=1)]
+    answered_by: list[str] = []  # variant names; empty: the run's own figures answer it
 
 
 class RunParameters(BaseModel):
@@ -192,11 +201,26 @@ class RunParameters(BaseModel):
         "`recall_macro`, `f1_macro`)")
     related_sweep: str | None = meaning(None, "a finished sweep folder whose measured effects 08 "
                                         "quotes, e.g. `reports/reference/sweep-bn-dropout`")
+    questions: list[Annotated[str, Field(min_length=1)] | Question] | None = meaning(
+        None, "the brief's questions: the report opens with them and its conclusion answers "
+        "each from the measurements; `{ask: TEXT, answered_by: [VARIANT, ...]}` names the "
+        "comparisons that answer it")
+    departures: list[Annotated[str, Field(min_length=1)]] | None = meaning(
+        None, "where this run departs from the brief, in words: the report lists them, and "
+        "the run is called \"as the brief describes\" only without any")
+    discussion_file: str | None = meaning(None, "a Markdown file of the student's own "
+                                          "discussion, which 08 includes under its own heading")
+    deployment_scenario: str | None = meaning(
+        None, "where the brief deploys the model, in words: only then does the report carry "
+        "the export and deployment section, written for it from 07's measurements")
     # The runner: variants run beside this one (helpers.runner.sweep_comparisons) and ranked
     # on validation accuracy before 08_conclusion reports them (helpers.writing.brief_comparisons).
     comparisons: list[Comparison] | None = meaning(None, "named variants of the run that 08 "
                                                    "compares it with, see [A brief's "
                                                    "comparisons](#a-briefs-comparisons)")
+    comparison_seeds: Annotated[int, Field(ge=1, le=20)] = meaning(
+        3, "seeds each network of a comparison is trained with (the run itself among them); "
+        "the split stays the run's own")
 
     @field_validator("image_shape")
     @classmethod
@@ -233,7 +257,7 @@ class RunParameters(BaseModel):
         for name, value in kind.fixed.items():
             if name in self.model_fields_set and getattr(self, name) != value:
                 raise ValueError(kind.fixed_message)
-        for problem in comparison_problems(self):
+        for problem in comparison_problems(self) + question_problems(self):
             raise ValueError(problem)
         return self
 
@@ -246,7 +270,8 @@ def comparison_problems(checked: RunParameters) -> list[str]:
     if repeated:
         return [f"comparisons: the name {repeated[0]!r} is used twice; each variant needs its "
                 "own name"]
-    own = checked.model_dump(include=checked.model_fields_set, exclude={"comparisons"})
+    own = checked.model_dump(include=checked.model_fields_set,
+                             exclude={"comparisons", "questions"})
     for comparison in comparisons:
         label = f"comparison {comparison.name!r}"
         for name in comparison.set:
@@ -260,6 +285,17 @@ def comparison_problems(checked: RunParameters) -> list[str]:
         except ValidationError as error:
             problems = problems_text(error.errors(), PARAMETER_NAMES, RUNNER_PARAMETERS)
             return [f"{label}: {problems}"]
+    return []
+
+
+def question_problems(checked: RunParameters) -> list[str]:
+    """A question answered by a variant the params file does not declare."""
+    declared = {comparison.name for comparison in checked.comparisons or []}
+    for question in checked.questions or []:
+        for name in question.answered_by if isinstance(question, Question) else []:
+            if name not in declared:
+                return [f"questions: {question.ask!r} is answered_by {name!r}, which is not a "
+                        f"comparison's name ({', '.join(sorted(declared)) or 'none declared'})"]
     return []
 
 

@@ -23,6 +23,7 @@ import nbformat
 
 from helpers import artifacts
 from helpers.runner.report_pdf import REPORT_PDF, write_pdf
+from helpers.writing.introduction import introduction
 from helpers.writing.report_network import unused_parameters
 from helpers.writing.report_parameters import (  # noqa: F401 (UNUSED_NOTE, shown_value: API)
     INJECTED_TAG,
@@ -197,6 +198,9 @@ def merged_notebook(paths: Sequence[Path], title: str,
     merged = nbformat.v4.new_notebook(metadata=notebooks[0][1].metadata)
     merged.cells.append(new_markdown(f"# {title}"))
     if records is not None:
+        variants = len(records.given.get("comparisons") or [])
+        seeds = records.parameter("comparison_seeds") if variants else 1
+        merged.cells.append(new_markdown(introduction(records, variants + 1, seeds)))
         merged.cells.append(new_markdown(
             "## Settings of this experiment\n\nWhat defines this experiment, read from the "
             "records the run wrote. Every parameter, with the ones that only choose how it "

@@ -75,49 +75,6 @@ def what_was_built(figures: RunFigures, subject: observations.Subject) -> str:
             f"{figures.metrics.test_images:,} {subject.plural} it had never seen.")
 
 
-def headline_table(figures: RunFigures,
-                   reported: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """Validation (best epoch) against test, and the brief's figures when it reports any."""
-    best = observations.best_epoch_row(figures.history)
-    validation = {"test_accuracy": best["val_accuracy"], "test_loss": best["val_loss"]}
-    rows = []
-    for name, label in METRIC_LABELS.items():
-        test = getattr(figures.metrics, name)
-        row = {"figure": label, "validation (best epoch)": validation.get(name),
-               "test": test}
-        if reported:
-            row["reported by the brief"] = reported.get(name)
-        rows.append(row)
-    table = pd.DataFrame(rows).set_index("figure")
-    # Four decimals, and a dash where a column has no such figure (validation has no F1).
-    return table.map(lambda value: "–" if pd.isna(value) else f"{value:.4f}")
-
-
-def against_brief(metrics: MetricsRecord, reported: Mapping[str, float]) -> list[str]:
-    """One sentence per figure the brief reports: ours, theirs, and the difference. A rate that
-    differs by less than the test set's 95% interval on accuracy is called a tie, not a win."""
-    margin = wording.accuracy_interval(metrics.test_accuracy, metrics.test_images)
-    lines = []
-    for name, theirs in reported.items():
-        ours = getattr(metrics, name)
-        ours_text = f"Test {METRIC_LABELS[name]} {ours:.4f}"
-        better = ours < theirs if name == "test_loss" else ours > theirs
-        if abs(ours - theirs) < 0.0005:
-            lines.append(f"{ours_text} matches the brief's {theirs:.4f}.")
-        elif name == "test_loss":
-            lines.append(f"{ours_text} {'beats' if better else 'falls short of'} the brief's "
-                         f"{theirs:.4f}.")
-        elif abs(ours - theirs) <= margin:
-            lines.append(f"{ours_text} is {wording.points(ours - theirs)} "
-                         f"{'over' if better else 'under'} the brief's {theirs:.4f}: within the "
-                         f"±{wording.points(margin)} a test set of "
-                         f"{metrics.test_images:,} images can tell apart, so the two agree.")
-        else:
-            lines.append(f"{ours_text} {'beats' if better else 'falls short of'} the brief's "
-                         f"{theirs:.4f} by {wording.points(ours - theirs)}.")
-    return lines
-
-
 def read_sweep(path: str | Path) -> pd.DataFrame:
     """A finished sweep's leaderboard (relative paths are from the project root).
 
@@ -267,16 +224,3 @@ def what_worked(figures: RunFigures, subject: observations.Subject,
     if sweep is not None:
         lines += [f"Sweep: {line}" for line in sweep_effects(sweep)]
     return lines
-
-
-def headline_observations(figures: RunFigures,
-                          reported: Mapping[str, float] | None = None) -> list[str]:
-    """Test against the validation figure it was chosen on, then against the brief's."""
-    best = observations.best_epoch_row(figures.history)
-    lines = [observations.test_against_validation(figures.metrics.test_accuracy,
-                                                  float(best["val_accuracy"]),
-                                                  figures.metrics.test_images)]
-    if figures.training.test_time_mirror:
-        lines[0] += (" The two are not measured alike: the test predictions average each "
-                     "image with its mirror image, the validation figure does not.")
-    return lines + (against_brief(figures.metrics, reported) if reported else [])

@@ -9,7 +9,9 @@ tests/unit/test_observations.py feeds known figures and checks the sentences.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,24 +41,32 @@ def best_epoch_row(history: pd.DataFrame) -> pd.Series:
 
 
 def test_against_validation(test_accuracy: float, validation_accuracy: float,
-                            test_images: int | None = None) -> str:
-    """How the test figure compares with the validation figure the model was chosen on."""
+                            test_images: int, validation_images: int, training: Any) -> str:
+    """The test accuracy beside the kept model's validation accuracy, measured alike, with the
+    chance difference between two samples of these sizes (95%) as the yardstick.
+
+    `training` is training.json's record: its best_epoch is the epoch whose weights were kept,
+    chosen on validation when it is not the last.
+    """
     difference = test_accuracy - validation_accuracy
+    kept = (f"the validation accuracy {validation_accuracy:.4f} of the kept epoch "
+            f"(epoch {training.best_epoch} of {training.epochs_run})")
     if abs(difference) < 0.0005:
-        return (f"Test accuracy {test_accuracy:.4f} equals the best validation accuracy "
-                f"{validation_accuracy:.4f}: the model did as well on the unseen test images.")
+        return f"Test accuracy **{test_accuracy:.4f}** equals {kept}."
+    mean = (test_accuracy + validation_accuracy) / 2
+    margin = 1.96 * math.sqrt(mean * (1 - mean) * (1 / test_images + 1 / validation_images))
     side = "under" if difference < 0 else "over"
-    margin = wording.accuracy_interval(test_accuracy, test_images) if test_images else 0.0
+    text = f"Test accuracy **{test_accuracy:.4f}** is {wording.points(difference)} {side} {kept}"
+    chance = (f"the ±{wording.points(margin)} by which accuracies on {validation_images:,} and "
+              f"{test_images:,} images can differ by chance (95%)")
     if abs(difference) <= margin:
-        why = (f" That is within the ±{wording.points(margin)} a test set of "
-               f"{test_images:,} images can tell apart (95% interval): the two agree.")
-    elif difference < 0:
-        why = " Some drop is expected: the epoch was chosen because it did best on validation."
-    else:
-        why = " The test images happened to be a little easier than the validation images."
-    return (f"Test accuracy **{test_accuracy:.4f}** is {wording.points(difference)} {side} the "
-            "best "
-            f"validation accuracy {validation_accuracy:.4f}.{why}")
+        return f"{text}: within {chance}, so the two agree."
+    if difference < 0 and training.best_epoch < training.epochs_run:
+        return (f"{text}, beyond {chance}: the kept epoch was chosen because it did best on "
+                "validation, so its validation figure is a little optimistic.")
+    return (f"{text}, beyond {chance}: the test images are "
+            f"{'harder' if difference < 0 else 'easier'} for this model than the validation "
+            "images.")
 
 
 def per_class(per_class_metrics: Mapping[str, Mapping[str, float]], subject_: Subject,
