@@ -60,7 +60,10 @@ def plan_sweep(files: Sequence[Path], grid_options: Sequence[str],
     grid = parse_grid(grid_options)
     files = [Path(file) for file in files]
     points = build_points(files, grid, overrides)
-    check_datasets(check_points(points, grid))
+    checked = check_points(points, grid)
+    if storage and "://" in storage:  # a missing driver, a server not there: named at once
+        trials.open_storage(storage, Path())
+    check_datasets(checked)
     name = name or default_name(files, grid)
     if sweep_dir is None:
         sweep_dir = leaderboard.ignored_by_git(SWEEPS_DIR) / name

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import functools
+import random
 import socket
 import threading
 import time
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy.exc
 from optuna.exceptions import ExperimentalWarning, UpdateFinishedTrialError
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
@@ -44,19 +47,44 @@ def open_storage(storage: str | None, sweep_dir: Path) -> BaseStorage:
     """A database URL (sqlite:///..., postgresql://...), a journal file path, or by default
     the journal file in the sweep folder, which several processes may share."""
     if storage and "://" in storage:
-        # Optuna's heartbeat: a worker stamps its trial in the database, by the database's
-        # clock (not each machine's), and optuna.storages.fail_stale_trials fails a trial
-        # not stamped for STALE_AFTER_SECONDS, then calls requeue.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExperimentalWarning)
-            return RDBStorage(storage, heartbeat_interval=HEARTBEAT_SECONDS,
-                              grace_period=STALE_AFTER_SECONDS,
-                              heartbeat_stale_trial_callback=requeue)
+        return open_database(storage)
     from optuna.storages.journal import JournalFileBackend
 
     path = Path(storage) if storage else sweep_dir / JOURNAL_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+
+
+def open_database(url: str, tries: int = 10) -> RDBStorage:
+    """The database's storage with Optuna's heartbeat, or what stops it opening, in one line.
+
+    A worker stamps its trial by the database's clock (not each machine's), and
+    optuna.storages.fail_stale_trials fails a trial not stamped for STALE_AFTER_SECONDS, then
+    calls requeue.
+    """
+    database = functools.partial(RDBStorage, url, heartbeat_interval=HEARTBEAT_SECONDS,
+                                 grace_period=STALE_AFTER_SECONDS,
+                                 heartbeat_stale_trial_callback=requeue)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            for _ in range(tries - 1):
+                try:
+                    return database()
+                except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+                    # Processes creating a new PostgreSQL database's tables at once collide,
+                    # table after table: CREATE TABLE is not atomic there
+                    # (test_processes_opening_a_new_database_at_once_all_succeed).
+                    time.sleep(random.uniform(0.05, 0.3))
+            return database()
+    except ImportError as error:  # RDBStorage's, from the driver's ModuleNotFoundError
+        driver = getattr(error.__cause__, "name", None) or "its driver"
+        extra = ": pip install -e '.[postgres]'" if url.startswith("postgresql") else ""
+        raise ParameterError(f"--storage {storage_text(url)}: the database driver {driver} "
+                             f"is not installed{extra}") from None
+    except sqlalchemy.exc.SQLAlchemyError as error:  # a bad URL, no server, a refused login
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise ParameterError(f"--storage {storage_text(url)}: {reason}") from None
 
 
 def storage_text(storage: str | None, sweep_dir: Path = Path()) -> str:
