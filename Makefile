@@ -39,7 +39,8 @@ $(VENV)/.installed: $(LOCK) pyproject.toml
 # on whatever machine runs it, where pip-compile resolves for its own interpreter and
 # platform; and it takes seconds. Only `make lock` needs uv, from a venv of its own, so the
 # project's venv stays exactly the lock; pip installs the lock. The lab lock holds the same
-# pins plus JupyterLab's (`make lab`).
+# pins plus JupyterLab's (`make lab`). Both take the postgres extra (psycopg), so CI installs
+# and tests the driver that `sweep --storage postgresql://...` needs.
 UV_VERSION := 0.13.9
 UV := .venv-uv/bin/uv
 LOCK_TARGET := --python-version 3.11.7 --python-platform x86_64-manylinux_2_28
@@ -49,9 +50,9 @@ $(UV):
 	.venv-uv/bin/python -m pip install --quiet uv==$(UV_VERSION)
 
 lock: $(UV)
-	$(UV) pip compile pyproject.toml --extra dev $(LOCK_TARGET) $(LOCK_FLAGS) \
+	$(UV) pip compile pyproject.toml --extra dev --extra postgres $(LOCK_TARGET) $(LOCK_FLAGS) \
 		--custom-compile-command "make lock" --quiet -o $(LOCK)
-	$(UV) pip compile pyproject.toml --extra dev --extra lab --constraint $(LOCK) \
+	$(UV) pip compile pyproject.toml --extra dev --extra postgres --extra lab --constraint $(LOCK) \
 		$(LOCK_TARGET) $(LOCK_FLAGS) --custom-compile-command "make lock" --quiet -o $(LAB_LOCK)
 
 # Fashion-MNIST from Debian's package where we may install it; otherwise the loader

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import multiprocessing
 import re
-import signal
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import optuna
 from optuna.trial import TrialState
@@ -31,8 +29,14 @@ from helpers.parameters import ParameterError
 from helpers.runner import compare, execute, leaderboard
 from helpers.runner import sweep_trials as trials
 from helpers.runner.exceptions import StepFailedError
-from helpers.runner.sweep_grid import build_points, check_points, default_name, parse_grid
-from helpers.runner.sweep_worker import Log, SweepSpec, echo, work, worker_main
+from helpers.runner.sweep_grid import (
+    SweepPoint,
+    build_points,
+    check_points,
+    default_name,
+    parse_grid,
+)
+from helpers.runner.sweep_worker import Log, SweepSpec, echo, work
 
 SWEEPS_DIR = artifacts.PROJECT_ROOT / "reports" / "sweeps"
 SWEEP_STEPS = execute.NOTEBOOKS[execute.NOTEBOOKS.index("05_evaluate"):]  # allowed --to
@@ -56,7 +60,10 @@ def plan_sweep(files: Sequence[Path], grid_options: Sequence[str],
     grid = parse_grid(grid_options)
     files = [Path(file) for file in files]
     points = build_points(files, grid, overrides)
-    check_datasets(check_points(points, grid))
+    checked = check_points(points, grid)
+    if storage and "://" in storage:  # a missing driver, a server not there: named at once
+        trials.open_storage(storage, Path())
+    check_datasets(checked)
     name = name or default_name(files, grid)
     if sweep_dir is None:
         sweep_dir = leaderboard.ignored_by_git(SWEEPS_DIR) / name
@@ -78,15 +85,12 @@ def prepare(spec: SweepSpec, log: Log) -> optuna.Study:
     """Open the study, recover trials of dead workers and enqueue every point not yet done."""
     storage = trials.open_storage(spec.storage, spec.sweep_dir)
     study = trials.open_study(storage, spec.name)
-    with trials.queue_lock(trials.lock_path(spec.storage, spec.sweep_dir)):
-        trials.check_definition(study, spec.points, spec.to_step)
-        for trial in trials.fail_stale_trials(study, storage):
-            log(f"point {trial.user_attrs[trials.POINT]}: trial {trial.number} was left "
-                "running by a stopped worker; queued again, its run directory will resume")
-        queued = trials.enqueue_missing(study, spec.points)
-    grouped = trials.trials_by_point(study.get_trials(deepcopy=False))
-    finished = sum(any(trial.state == TrialState.COMPLETE for trial in grouped.get(point.name, []))
-                   for point in spec.points)
+    trials.check_definition(study, spec.points, spec.to_step)
+    for trial in trials.fail_stale_trials(study, storage):
+        log(f"point {trial.user_attrs[trials.POINT]}: trial {trial.number} was left "
+            "running by a stopped worker; queued again, its run directory will resume")
+    queued = trials.enqueue_missing(study, spec.points)
+    finished = len(outcome(study, storage, spec.points)[0])
     log(f"sweep {spec.name}: {len(spec.points)} points, {finished} finished, {len(queued)} "
         f"newly queued; folder {spec.sweep_dir}; storage: "
         f"{trials.storage_text(spec.storage, spec.sweep_dir)}")
@@ -115,60 +119,69 @@ def run_workers(spec: SweepSpec, count: int, log: Log) -> None:
         work(spec, log)
         return
     context = multiprocessing.get_context("spawn")  # TensorFlow and forking do not mix
-    processes = [context.Process(target=worker_main, args=(spec,), name=f"sweep-worker-{n}")
+    processes = [context.Process(target=work, args=(spec, echo), name=f"sweep-worker-{n}")
                  for n in range(count)]
     for process in processes:
         process.start()
+    for process in processes:
+        process.join()
 
-    def stop(signal_number: int, _: Any) -> None:
-        for process in processes:
-            process.terminate()
-        raise SystemExit(128 + signal_number)
 
-    previous = signal.signal(signal.SIGTERM, stop)  # `kill PID` stops the workers too
-    try:
-        for process in processes:
-            process.join()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def outcome(study: optuna.Study, storage: optuna.storages.BaseStorage,
+            points: Sequence[SweepPoint]) -> tuple[list[SweepPoint], list[str], list[str]]:
+    """The points finished; those another live process runs or will run; those failed, or
+    left running by a stopped worker, each with why."""
+    grouped = trials.trials_by_point(study.get_trials(deepcopy=False))
+    done, elsewhere, failed = [], [], []
+    now = time.time()
+    for point in points:
+        point_trials = grouped.get(point.name, [])
+        states = {trial.state for trial in point_trials}
+        if TrialState.COMPLETE in states:
+            done.append(point)
+        elif TrialState.WAITING in states or any(
+                trial.state == TrialState.RUNNING and not trials.is_stale(trial, now, storage)
+                for trial in point_trials):
+            elsewhere.append(point.name)
+        else:
+            failed.append(f"{point.name} ({why_not_finished(point_trials)})")
+    return done, elsewhere, failed
+
+
+def why_not_finished(point_trials: Sequence[optuna.trial.FrozenTrial]) -> str:
+    """Why a point that no live process runs did not finish, in words."""
+    if any(trial.state == TrialState.RUNNING for trial in point_trials):
+        return "left running by a stopped worker"
+    # The latest failure; a trial that stepped aside for a duplicate says nothing of why.
+    failures = [text for text in (str(trial.user_attrs.get(trials.FAILURE, "failed"))
+                                  for trial in point_trials)
+                if not text.startswith("duplicate of")]
+    return failures[-1].splitlines()[0] if failures else "never queued"
 
 
 def finish(spec: SweepSpec, log: Log) -> Path:
     """Compare the finished points (leaderboard.csv, report.html); name those that are not."""
     storage = trials.open_storage(spec.storage, spec.sweep_dir)
-    grouped = trials.trials_by_point(trials.open_study(storage, spec.name).get_trials())
-    done, missing = [], []
-    for point in spec.points:
-        point_trials = grouped.get(point.name, [])
-        if any(trial.state == TrialState.COMPLETE for trial in point_trials):
-            done.append(point)
-        else:
-            missing.append(f"{point.name} ({why_not_finished(point_trials)})")
+    done, elsewhere, failed = outcome(trials.open_study(storage, spec.name), storage,
+                                      spec.points)
     here = [point for point in done
             if artifacts.artifact_path(spec.sweep_dir / point.name,
                                        artifacts.TRAINING_INFO).is_file()]
     if len(here) < len(done):
         log(f"{len(done) - len(here)} finished points ran on other machines: their run "
             "directories are not in this sweep folder, so the comparison leaves them out")
+    if elsewhere:
+        log(f"{len(elsewhere)} of {len(spec.points)} points still running in other processes "
+            f"({', '.join(elsewhere)}): the study will hold their figures")
     report = spec.sweep_dir / artifacts.REPORT
     if here:
         report = compare.compare_runs([spec.sweep_dir / point.name for point in here],
                                       spec.sweep_dir, f"Sweep {spec.name}",
                                       [point.name for point in here], log)
         log(f"report: {report}")
-    if missing:
+    if failed:
         raise SweepIncompleteError(
-            f"{len(missing)} of {len(spec.points)} points did not finish: "
-            f"{'; '.join(missing)}. Run the same command again to retry them (each resumes "
+            f"{len(failed)} of {len(spec.points)} points did not finish: "
+            f"{'; '.join(failed)}. Run the same command again to retry them (each resumes "
             "its run directory); their logs are in " + str(spec.sweep_dir / "logs"))
     return report
-
-
-def why_not_finished(point_trials: Sequence[optuna.trial.FrozenTrial]) -> str:
-    """The latest trial's state or failure, in words."""
-    if not point_trials:
-        return "never queued"
-    latest = point_trials[-1]
-    if latest.state == TrialState.FAIL:
-        return str(latest.user_attrs.get(trials.FAILURE, "failed")).splitlines()[0]
-    return f"{latest.state.name.lower()} elsewhere"

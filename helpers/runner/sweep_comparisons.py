@@ -20,12 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from optuna.trial import TrialState
-
-from helpers.parameters import Comparison, RunParameters
+from helpers.parameters import Comparison, ParameterError, RunParameters
 from helpers.runner import leaderboard
 from helpers.runner import sweep_trials as trials
-from helpers.runner.sweep import SweepIncompleteError, prepare, run_workers, why_not_finished
+from helpers.runner.sweep import SweepIncompleteError, outcome, prepare, run_workers
 from helpers.runner.sweep_grid import SweepPoint, value_text
 from helpers.runner.sweep_worker import Log, SweepSpec
 from helpers.writing import brief_comparisons
@@ -71,16 +69,11 @@ def run_comparisons(variants: Sequence[Comparison], parameters_file: Path,
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     study = prepare(spec, log)
-    if study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-        run_workers(spec, 1, log)
-    grouped = trials.trials_by_point(study.get_trials())
-    missing = [f"{point.name} ({why_not_finished(grouped.get(point.name, []))})"
-               for point in points
-               if not any(trial.state == TrialState.COMPLETE
-                          for trial in grouped.get(point.name, []))]
-    if missing:
+    run_workers(spec, 1, log)
+    failed = outcome(study, trials.open_storage(None, folder), points)[2]
+    if failed:
         raise SweepIncompleteError(
-            f"{len(missing)} of {len(points)} comparisons did not finish: {'; '.join(missing)}. "
+            f"{len(failed)} of {len(points)} comparisons did not finish: {'; '.join(failed)}. "
             "Run the same command again to retry them; their logs are in "
             f"{folder / 'logs'}")
     return write_leaderboard(run_dir, variants, points, base_values)
@@ -88,16 +81,14 @@ def run_comparisons(variants: Sequence[Comparison], parameters_file: Path,
 
 def ran_otherwise(spec: SweepSpec) -> bool:
     """Whether the folder's study ran other variants or parameters than `spec` defines."""
-    journal = spec.sweep_dir / trials.JOURNAL_FILE
-    if not journal.is_file():
+    if not (spec.sweep_dir / trials.JOURNAL_FILE).is_file():
         return False
-    storage = trials.open_storage(None, spec.sweep_dir)
-    if spec.name not in {study.study_name for study in storage.get_all_studies()}:
-        return False
-    recorded = trials.open_study(storage, spec.name).user_attrs
-    definition = {point.name: point.definition() for point in spec.points}
-    return (recorded.get(trials.DEFINITION, definition) != definition
-            or recorded.get(trials.LAST_STEP, spec.to_step) != spec.to_step)
+    try:
+        study = trials.open_study(trials.open_storage(None, spec.sweep_dir), spec.name)
+        trials.check_definition(study, spec.points, spec.to_step)
+    except ParameterError:
+        return True
+    return False
 
 
 def write_leaderboard(run_dir: Path, variants: Sequence[Comparison],

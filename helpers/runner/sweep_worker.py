@@ -6,7 +6,6 @@ queue hands each point to one of them (helpers.runner.sweep_trials).
 
 from __future__ import annotations
 
-import signal
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -43,26 +42,11 @@ class SweepSpec:
     cell_timeout: float | None = None
 
 
-def worker_main(spec: SweepSpec) -> None:
-    """A worker process: ends with its parent (Linux), then runs points while any wait."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # elsewhere, a killed sweep's workers finish their current point
-    work(spec, echo)
-
-
 def work(spec: SweepSpec, log: Log) -> None:
     """Take WAITING trials one after another and run their points, until none is left."""
     storage = trials.open_storage(spec.storage, spec.sweep_dir)
     study = trials.open_study(storage, spec.name)
-    lock = trials.lock_path(spec.storage, spec.sweep_dir)
-    while True:
-        trial = trials.next_trial(study, storage, lock)
-        if trial is None:
-            return
+    while (trial := trials.next_trial(study, storage, spec.storage)) is not None:
         run_point(study, storage, trial, spec, log)
 
 

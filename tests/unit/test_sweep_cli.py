@@ -1,5 +1,7 @@
 """The sweep and compare commands refuse bad input before any work, naming it."""
 
+import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,35 @@ def test_bad_options_are_refused(arguments: list[str], message: str, tmp_path: P
                    "mnist_5k", "--sweep-dir", str(tmp_path / "sweep"), *arguments])
     assert status != 0
     assert message in capsys.readouterr().err
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("postgresql://me:secret@dbhost/sweeps", "--storage postgresql://dbhost/sweeps: the "
+     "database driver psycopg is not installed: pip install -e '.[postgres]'"),
+    ("postgres://me@dbhost/sweeps", "--storage postgres://dbhost/sweeps: Can't load plugin: "
+     "sqlalchemy.dialects:postgres"),
+    ("postgresql://me@127.0.0.1:{port}/sweeps", "--storage postgresql://127.0.0.1:{port}/sweeps: "
+     "connection failed: connection to server at \"127.0.0.1\", port {port} failed: "
+     "Connection refused"),
+], ids=["no driver", "unknown dialect", "no server"])
+def test_a_storage_that_cannot_open_is_one_line_before_any_work(
+        url: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if "driver" in message:
+        monkeypatch.setitem(sys.modules, "psycopg", None)  # as if never installed
+    port = closed_port()
+    status = main(["sweep", "-f", DEFAULT_PARAMS, "--grid", "epochs=1,2", "-p", "dataset",
+                   "mnist_5k", "--sweep-dir", str(tmp_path / "sweep"),
+                   "--storage", url.format(port=port)])
+    assert status == 1
+    assert capsys.readouterr().err == f"error: {message.format(port=port)}\n"
+    assert not (tmp_path / "sweep").exists()
 
 
 def test_compare_names_a_run_without_results(tmp_path: Path,

@@ -2,6 +2,7 @@
 trials of dead workers failed and queued again, a changed sweep refused."""
 
 import multiprocessing
+import os
 import socket
 import subprocess
 import time
@@ -65,7 +66,7 @@ def test_a_failed_point_is_queued_again(tmp_path: Path) -> None:
     storage, study = open_sweep(tmp_path)
     sweep_points = points(tmp_path, "1")
     trials.enqueue_missing(study, sweep_points)
-    trial = trials.claim_next(study, storage)
+    trial = trials.next_trial(study, storage)
     study.tell(trial, state=TrialState.FAIL)
     assert trials.enqueue_missing(study, sweep_points) == ["epochs-1"]
 
@@ -74,10 +75,10 @@ def test_a_trial_is_claimed_by_one_worker(tmp_path: Path) -> None:
     storage, study = open_sweep(tmp_path)
     trials.enqueue_missing(study, points(tmp_path, "1,2"))
     other_storage, other_study = open_sweep(tmp_path)  # a second process's view
-    first = trials.claim_next(study, storage)
-    second = trials.claim_next(other_study, other_storage)
+    first = trials.next_trial(study, storage)
+    second = trials.next_trial(other_study, other_storage)
     assert {first.number, second.number} == {0, 1}
-    assert trials.claim_next(study, storage) is None
+    assert trials.next_trial(study, storage) is None
     assert first.user_attrs[trials.WORKER]["host"] == socket.gethostname()
 
 
@@ -85,8 +86,7 @@ def claim_all(url: str | None, folder: str, claimed: "multiprocessing.Queue[int]
               all_claimed: "multiprocessing.synchronize.Barrier") -> None:
     storage = trials.open_storage(url, Path(folder))
     study = trials.open_study(storage, "sweep")
-    lock = trials.lock_path(url, Path(folder))
-    while (trial := trials.next_trial(study, storage, lock)) is not None:
+    while (trial := trials.next_trial(study, storage, url)) is not None:
         claimed.put(trial.number)
     # A real worker runs its trials before it exits. One that exited holding them would
     # rightly have them failed and queued again by a worker that starts later (a slow spawn
@@ -117,12 +117,6 @@ def test_racing_processes_never_take_the_same_trial(tmp_path: Path, database: bo
     assert claimed.empty()
 
 
-def test_a_sqlite_database_is_locked_beside_it(tmp_path: Path) -> None:
-    assert trials.lock_path(f"sqlite:///{tmp_path}/s.db", tmp_path / "sweep") == \
-        tmp_path / "s.db.lock"
-    assert trials.lock_path(None, tmp_path / "sweep") == tmp_path / "sweep" / trials.LOCK_FILE
-
-
 def dead_pid() -> int:
     finished = subprocess.Popen(["true"])
     finished.wait()
@@ -132,7 +126,7 @@ def dead_pid() -> int:
 def running_trial(tmp_path: Path, worker: dict | None, heartbeat: float | None = None):
     storage, study = open_sweep(tmp_path)
     trials.enqueue_missing(study, points(tmp_path, "1"))
-    trial = trials.claim_next(study, storage)
+    trial = trials.next_trial(study, storage)
     identifier = trials.trial_id(storage, study, trial.number)
     storage.set_trial_user_attr(identifier, trials.WORKER, worker)
     if heartbeat is not None:
@@ -141,12 +135,14 @@ def running_trial(tmp_path: Path, worker: dict | None, heartbeat: float | None =
 
 
 @pytest.mark.parametrize(("worker", "heartbeat", "stale"), [
-    ({"host": socket.gethostname(), "pid": "dead", "started": None}, None, True),
+    ({"host": socket.gethostname(), "pid": "dead"}, None, True),
     ("this process", None, False),
+    # A live process that took a dead worker's id: the trial's heartbeat ages all the same.
+    ("this process", trials.STALE_AFTER_SECONDS + 60, True),
     # Heartbeats as seconds before the test runs: parameters are made at collection time,
     # which a long session leaves minutes behind.
-    ({"host": "elsewhere", "pid": 1, "started": None}, 0.0, False),
-    ({"host": "elsewhere", "pid": 1, "started": None}, trials.STALE_AFTER_SECONDS + 60, True),
+    ({"host": "elsewhere", "pid": 1}, 0.0, False),
+    ({"host": "elsewhere", "pid": 1}, trials.STALE_AFTER_SECONDS + 60, True),
 ])
 def test_trials_of_dead_workers_are_failed_and_queued_again(
         tmp_path: Path, worker, heartbeat, stale: bool) -> None:
@@ -165,19 +161,18 @@ def test_trials_of_dead_workers_are_failed_and_queued_again(
         assert study.get_trials()[1].system_attrs["fixed_params"] == {"epochs": 1}
 
 
-def test_a_reused_process_id_does_not_keep_a_trial_alive() -> None:
-    me = trials.this_worker()
-    assert trials.process_alive(me["pid"], me["started"])
-    assert not trials.process_alive(me["pid"], "1")  # same id, another start time
+def test_a_process_is_alive_until_it_ends() -> None:
+    assert trials.process_alive(os.getpid())
+    assert not trials.process_alive(dead_pid())
 
 
 def test_a_point_enqueued_twice_runs_once(tmp_path: Path) -> None:
     storage, study = open_sweep(tmp_path)
-    trials.enqueue(study, "epochs-1", {"epochs": 1})
-    trials.enqueue(study, "epochs-1", {"epochs": 1})
+    for _ in range(2):
+        study.enqueue_trial({"epochs": 1}, user_attrs={trials.POINT: "epochs-1"})
     later = optuna.Trial(study, trials.trial_id(storage, study, 1))
     assert trials.duplicate_of(study, later) == 0
-    earlier = trials.claim_next(study, storage)
+    earlier = trials.next_trial(study, storage)
     assert earlier.number == 0 and trials.duplicate_of(study, earlier) is None
 
 
@@ -187,7 +182,7 @@ def test_a_changed_sweep_is_refused(tmp_path: Path) -> None:
     trials.check_definition(study, points(tmp_path, "1,2"))  # the same command: fine
     with pytest.raises(ParameterError, match="started with other points.*epochs-3"):
         trials.check_definition(study, points(tmp_path, "1,2,3"))
-    with pytest.raises(ParameterError, match="started with --to None, not 05_evaluate"):
+    with pytest.raises(ParameterError, match=r"started with other points.*\(differing: --to\)"):
         trials.check_definition(study, points(tmp_path, "1,2"), "05_evaluate")
 
 
@@ -199,9 +194,9 @@ def stale_database_trial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     study = trials.open_study(storage, "sweep")
     sweep_points = points(tmp_path, "1,2")
     trials.enqueue_missing(study, sweep_points)
-    trial = trials.claim_next(study, storage)  # its first heartbeat
+    trial = trials.next_trial(study, storage)  # its first heartbeat
     storage.set_trial_user_attr(trial._trial_id, trials.WORKER,
-                                {"host": "elsewhere", "pid": 1, "started": None})
+                                {"host": "elsewhere", "pid": 1})
     assert trials.fail_stale_trials(study, storage) == []  # beaten within the grace period
     time.sleep(2.5)  # SQLite's clock counts whole seconds
     return url, storage, study, sweep_points
@@ -245,3 +240,27 @@ def test_a_retried_point_resumes_its_run_directory(tmp_path: Path,
     assert [(trial.user_attrs[trials.POINT], trial.state) for trial in study.get_trials()] == [
         ("epochs-1", TrialState.FAIL), ("epochs-2", TrialState.COMPLETE),
         ("epochs-1", TrialState.COMPLETE)]
+
+
+def test_a_trial_that_beats_is_never_taken_for_abandoned(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another machine's trial in a journal file, judged by the heartbeat alone; one beat fails.
+    monkeypatch.setattr(trials, "HEARTBEAT_SECONDS", 0.1)
+    monkeypatch.setattr(trials, "STALE_AFTER_SECONDS", 0.5)
+    storage, study = running_trial(tmp_path, {"host": "elsewhere", "pid": 1})
+    beat, beats = trials.beat, []
+
+    def beat_but_miss_the_first(*args) -> None:
+        beats.append(len(beats))
+        if len(beats) == 1:
+            raise OSError("the shared filesystem hiccuped")
+        beat(*args)
+
+    monkeypatch.setattr(trials, "beat", beat_but_miss_the_first)
+    other_storage, other_study = open_sweep(tmp_path)  # another process's view
+    with trials.heartbeat(storage, trials.trial_id(storage, study, 0)):
+        time.sleep(1.0)
+        assert trials.fail_stale_trials(other_study, other_storage) == []
+    assert len(beats) > 3
+    time.sleep(0.7)  # no more beats once the point is done (here: abandoned)
+    assert [trial.number for trial in trials.fail_stale_trials(other_study, other_storage)] == [0]
