@@ -106,9 +106,9 @@ GRID_ARGUMENT = re.compile(r"[a-z][a-z0-9_]*=")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="points run side by side, each in its own process")
 @click.option("--storage", metavar="URL",
-              help="an Optuna storage shared by several machines: sqlite:///sweep.db, "
-                   "postgresql://..., or a journal file path (default: "
-                   "<sweep-dir>/optuna.journal)")
+              help="where the sweep's study lives: postgresql://user@host/db (several "
+                   "machines), sqlite:///sweep.db or a journal file path (one machine; "
+                   "default: <sweep-dir>/optuna.journal)")
 @click.option("--to", "to_step", type=click.Choice(execute.NOTEBOOKS[4:]),
               help="stop each point after this step (default: every step)")
 @click.option("--notebooks-dir", type=PATH, default=execute.NOTEBOOKS_DIR, show_default=True)

@@ -168,8 +168,10 @@ def finish(spec: SweepSpec, log: Log) -> Path:
             if artifacts.artifact_path(spec.sweep_dir / point.name,
                                        artifacts.TRAINING_INFO).is_file()]
     if len(here) < len(done):
-        log(f"{len(done) - len(here)} finished points ran on other machines: their run "
-            "directories are not in this sweep folder, so the comparison leaves them out")
+        elsewhere_done = len(done) - len(here)
+        log(f"{elsewhere_done} finished point{'s' if elsewhere_done != 1 else ''} ran on other "
+            "machines: their run directories are not in this sweep folder, so the comparison "
+            "leaves them out")
     if elsewhere:
         log(f"{len(elsewhere)} of {len(spec.points)} points still running in other processes "
             f"({', '.join(elsewhere)}): the study will hold their figures")
