@@ -30,6 +30,7 @@ from helpers.data.core import (
 from helpers.data.image_folders import COLOR_MODES, IMAGE_SUFFIXES, convert_image, decode_image
 from helpers.data.keras_builtin import load_builtin, read_idx
 from helpers.data.pixel_csv import load_csv_dataset
+from helpers.parameters import RunParameters
 
 __all__ = [
     "COLOR_MODES", "IMAGE_SUFFIXES", "MAX_REPORTED_PROBLEMS", "Dataset", "DatasetFormatError",
@@ -44,6 +45,14 @@ LOAD_PARAMETERS = ("dataset", "data_dir", "train_path", "test_path", "test_fract
                    "label_column", "csv_header", "image_shape", "class_names", "image_size",
                    "color_mode", "seed")
 PATH_PARAMETERS = ("data_dir", "train_path", "test_path")
+
+
+def load_arguments(checked: RunParameters) -> dict[str, object]:
+    """load_dataset's arguments from a run's checked parameters: the split seed as its seed."""
+    arguments = {name: getattr(checked, name) for name in LOAD_PARAMETERS}
+    if checked.split_seed is not None:
+        arguments["seed"] = checked.split_seed
+    return arguments
 
 
 def embedded_mnist_path() -> Path:

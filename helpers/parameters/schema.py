@@ -121,6 +121,9 @@ class RunParameters(BaseModel):
     max_test_images: Count = meaning(0, "the same for the test images")
     seed: Count = meaning(42, "the one seed behind the subset, the split, the initial weights, "
                           "batch order, dropout and the images 05 and 07 pick")
+    split_seed: Count | None = meaning(None, "the seed of the subset and the splits alone; "
+                                       "`null`: `seed`. A comparison's extra seeds keep the "
+                                       "run's split this way")
     # 02_preprocess
     val_fraction: Fraction = meaning(0.1, "share of the training images held out for validation "
                                      "(stratified)")
@@ -289,7 +292,10 @@ def comparison_problems(checked: RunParameters) -> list[str]:
 
 
 def question_problems(checked: RunParameters) -> list[str]:
-    """A question answered by a variant the params file does not declare."""
+    """A question answered by a variant the params file does not declare (checked where the
+    comparisons are known: the runner; a notebook's own check sees no comparisons)."""
+    if "comparisons" not in checked.model_fields_set:
+        return []
     declared = {comparison.name for comparison in checked.comparisons or []}
     for question in checked.questions or []:
         for name in question.answered_by if isinstance(question, Question) else []:

@@ -16,11 +16,11 @@ from helpers.records import MetricsRecord, read_record_if_present
 from helpers.runner import leaderboard
 from helpers.runner.exceptions import StepFailedError
 from helpers.streams import native_stderr_to
+from helpers.writing import comparison_curves
 
 TEMPLATE = Path(__file__).with_name("compare_runs.ipynb")
 COMPARISONS_DIR = artifacts.PROJECT_ROOT / "reports" / "comparisons"
 NOTEBOOK = "compare.ipynb"
-CURVES = ("val_accuracy", "val_loss")
 
 
 def new_out_dir(comparisons_dir: Path = COMPARISONS_DIR) -> Path:
@@ -35,28 +35,12 @@ def new_out_dir(comparisons_dir: Path = COMPARISONS_DIR) -> Path:
 
 
 def validation_curves(run_dirs: Sequence[str | Path], labels: Sequence[str]) -> Figure:
-    """Validation accuracy and loss per epoch, one line per run, its best epoch marked."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    for run, label in zip(run_dirs, labels, strict=True):
-        history = pd.read_csv(artifacts.artifact_path(run, artifacts.HISTORY))
-        _, best_epoch = leaderboard.best_validation_accuracy(run)
-        for axis, column in zip(axes, CURVES, strict=True):
-            line, = axis.plot(history["epoch"], history[column], marker=".", label=label)
-            best = history[history["epoch"] == best_epoch]
-            axis.scatter(best["epoch"], best[column], s=80, facecolors="none",
-                         edgecolors=line.get_color())
-    for axis, column in zip(axes, CURVES, strict=True):
-        axis.set_xlabel("epoch")
-        axis.set_title(column.replace("val_", "validation "))
-        axis.grid(alpha=0.3)
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
-    figure.suptitle("Validation curves (circle: the epoch each run kept)")
-    figure.tight_layout()
-    return figure
+    """Validation loss and accuracy per epoch, one line per run: the overlay a brief's
+    comparison draws (helpers.writing.comparison_curves), each run a group of one."""
+    return comparison_curves.overlay_figure(
+        {label: comparison_curves.mean_curves([pd.read_csv(artifacts.artifact_path(
+            run, artifacts.HISTORY))]) for run, label in zip(run_dirs, labels, strict=True)},
+        "Validation curves")
 
 
 def per_class_f1(run_dirs: Sequence[str | Path], labels: Sequence[str]) -> pd.DataFrame:

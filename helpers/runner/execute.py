@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import artifacts, colab, parameters
-from helpers.data.datasets import LOAD_PARAMETERS, PATH_PARAMETERS
+from helpers.data.datasets import PATH_PARAMETERS, load_arguments
 from helpers.parameters import ParameterError
 from helpers.records import MetricsRecord, read_record_if_present
 from helpers.runner import steps
@@ -56,7 +56,7 @@ def check_dataset(checked: parameters.RunParameters) -> None:
     """
     from helpers.data.datasets import load_dataset
 
-    arguments = {name: getattr(checked, name) for name in LOAD_PARAMETERS}
+    arguments = load_arguments(checked)
     try:
         data = load_dataset(**arguments)
     except (ValueError, FileNotFoundError) as error:

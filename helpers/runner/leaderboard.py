@@ -32,13 +32,16 @@ IGNORED_PARAMETERS = ("data_dir", "train_path", "test_path", "comparisons")
 class RunResult:
     """What one run reached: validation figures choose, test figures are only reported."""
 
-    validation_accuracy: float
+    validation_accuracy: float  # at the kept epoch
     test_accuracy: float | None
     f1_macro: float | None
     test_loss: float | None
     epochs_run: int
     train_seconds: float
     best_epoch: int
+    highest_validation_accuracy: float  # of any epoch
+    final_validation_accuracy: float  # of the last epoch run
+    seconds_per_epoch: float  # the median epoch, the first (which compiles) apart
 
 
 def best_validation_accuracy(run_dir: str | Path) -> tuple[float, int]:
@@ -61,12 +64,26 @@ def run_result(run_dir: str | Path) -> RunResult:
     validation_accuracy, best_epoch = best_validation_accuracy(run_dir)
     trained = read_record(run_dir, TrainingRecord)
     metrics = read_record_if_present(run_dir, MetricsRecord)
+    history = pd.read_csv(artifacts.artifact_path(run_dir, artifacts.HISTORY))
     return RunResult(
         validation_accuracy=validation_accuracy, best_epoch=best_epoch,
         test_accuracy=metrics.test_accuracy if metrics else None,
         f1_macro=metrics.f1_macro if metrics else None,
         test_loss=metrics.test_loss if metrics else None,
-        epochs_run=trained.epochs_run, train_seconds=trained.train_seconds)
+        epochs_run=trained.epochs_run, train_seconds=trained.train_seconds,
+        highest_validation_accuracy=float(history[VALIDATION_COLUMN].max()),
+        final_validation_accuracy=float(history[VALIDATION_COLUMN].iloc[-1]),
+        seconds_per_epoch=seconds_per_epoch(history, trained))
+
+
+def seconds_per_epoch(history: pd.DataFrame, trained: TrainingRecord) -> float:
+    """The median epoch's seconds, the first (which also compiles) left out; from
+    history.csv's `seconds` column, or the mean over training for runs without one."""
+    if "seconds" in history and len(history) > 1:
+        return float(history["seconds"].iloc[1:].median())
+    if "seconds" in history:
+        return float(history["seconds"].iloc[0])
+    return trained.train_seconds / max(trained.epochs_run, 1)
 
 
 def run_parameters(run_dir: str | Path) -> dict[str, Any]:

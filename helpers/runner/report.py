@@ -44,6 +44,10 @@ from helpers.writing.report_settings import (
 HIDE_TAG = "report-hide"  # any other cell to leave out of the report
 HIDDEN_TAGS = (INJECTED_TAG, PARAMETERS_TAG, HIDE_TAG)
 PAGE_BREAK_TAG = "report-page-break"  # the generated cell before each notebook
+APPENDIX_TAG = "report-appendix"  # moved to the appendix at the report's end
+# Notebooks the report carries only when the params file asks for them (by this parameter);
+# they still run, and their results stay in their notebooks and records.
+ASKED_FOR = {"07_export": "deployment_scenario"}
 REPORT_CSS = """
 .report-page-break { border-top: 3px double #bbb; margin: 2.5em 0 1em; }
 .jp-RenderedHTMLCommon table.report-parameters { width: 100%; margin: 0; table-layout: auto; }
@@ -206,12 +210,22 @@ def merged_notebook(paths: Sequence[Path], title: str,
             "records the run wrote. Every parameter, with the ones that only choose how it "
             "ran on this computer, is in the appendix at the end.\n\n"
             + settings_table(experiment_settings(records))))
-    for _, notebook in notebooks:
+    appendix = []
+    for name, notebook in notebooks:
+        if name in ASKED_FOR and not (given or {}).get(ASKED_FOR[name]):
+            continue  # its results stay in its notebook and records
         merged.cells.append(page_break("", metadata={"tags": [PAGE_BREAK_TAG]}))
-        merged.cells.extend(report_cell(cell) for cell in notebook.cells)
+        merged.cells.extend(report_cell(cell) for cell in notebook.cells
+                            if APPENDIX_TAG not in cell.metadata.get("tags", []))
+        appendix += [report_cell(cell) for cell in notebook.cells
+                     if APPENDIX_TAG in cell.metadata.get("tags", [])]
     merged.cells.append(page_break("", metadata={"tags": [PAGE_BREAK_TAG]}))
     merged.cells.append(new_markdown(
-        "## Appendix: every parameter\n\nThe value each notebook ran with, and what it sets.\n\n"
+        "# Appendix\n\nApart from the report above: how the run was computed, and every "
+        "parameter it ran with."))
+    merged.cells.extend(appendix)
+    merged.cells.append(new_markdown(
+        "## Every parameter\n\nThe value each notebook ran with, and what it sets.\n\n"
         + parameters_table(run_parameters(notebooks, given), unused)))
     return merged
 

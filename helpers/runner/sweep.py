@@ -24,7 +24,7 @@ import optuna
 from optuna.trial import TrialState
 
 from helpers import artifacts, parameters
-from helpers.data.datasets import LOAD_PARAMETERS
+from helpers.data.datasets import load_arguments
 from helpers.parameters import ParameterError
 from helpers.runner import compare, execute, leaderboard
 from helpers.runner import sweep_trials as trials
@@ -75,7 +75,7 @@ def check_datasets(checked: Sequence[parameters.RunParameters]) -> None:
     """Load each distinct dataset the points use once, so bad data fails before any run."""
     seen = set()
     for values in checked:
-        key = tuple(str(getattr(values, name)) for name in LOAD_PARAMETERS)
+        key = tuple(str(value) for value in load_arguments(values).values())
         if key not in seen:
             seen.add(key)
             execute.check_dataset(values)

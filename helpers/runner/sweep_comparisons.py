@@ -1,14 +1,18 @@
-"""The comparisons a params file declares, run through the sweep engine beside the run itself.
+"""The comparisons a params file declares, run through the sweep engine beside the run itself,
+each network (the run's own and every variant) with several seeds.
 
-    <run_dir>/comparisons/optuna.journal      the variants' Optuna study
-    <run_dir>/comparisons/<variant>/          one run directory per variant, to 05_evaluate
-    <run_dir>/comparisons/logs/<variant>.log  every line the variant printed
-    <run_dir>/comparisons/leaderboard.csv     the run and its variants, ranked on validation
+    <run_dir>/comparisons/optuna.journal             the comparison's Optuna study
+    <run_dir>/comparisons/<network>_seed<S>/         one run directory per network and seed
+    <run_dir>/comparisons/logs/<network>_seed<S>.log every line that run printed
+    <run_dir>/comparisons/runs.csv                   every run: network, seed and its figures
+    <run_dir>/comparisons/leaderboard.csv            one row per network: means over the seeds
 
-The command line gives execute.run run_variants, which it calls before 08_conclusion; 08
-reports the table (helpers.writing.brief_comparisons). Each variant is the same params file and `-p`
-overrides plus the variant's own values; a continued run keeps the variants that finished
-(the sweep's study).
+The seeds are the run's `seed` and the next ones (seed + 1, seed + 2, ...: comparison_seeds of
+them); the run itself is its network's first seed. Every run keeps the run's split
+(`split_seed`), so the seeds change the initial weights, the batch order, dropout and
+augmentation, never the data. The command line gives execute.run run_variants, which it calls
+before 08_conclusion; 08 reports them (helpers.writing.brief_comparisons). A continued run keeps
+the runs that finished (the sweep's study).
 """
 
 from __future__ import annotations
@@ -38,28 +42,44 @@ def folder_name(variant_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+]+", "-", variant_name).strip("-.").lower()
 
 
+def comparison_seeds(seed: int, count: int) -> list[int]:
+    """The seeds each network is trained with: the run's own, then the next ones."""
+    return [seed + index for index in range(count)]
+
+
 def variant_points(variants: Sequence[Comparison], parameters_file: Path,
-                   overrides: Sequence[tuple[str, str]]) -> list[SweepPoint]:
-    """One sweep point per variant: the run's file and overrides, then the variant's values."""
-    points = [SweepPoint(folder_name(variant.name), parameters_file.resolve(),
-                         (*map(tuple, overrides),
-                          *((name, value_text(value)) for name, value in variant.set.items())),
-                         ((VARIANT_DIMENSION, variant.name),))
-              for variant in variants]
-    folders = [point.name for point in points]
-    repeated = sorted({name for name in folders if folders.count(name) > 1})
+                   overrides: Sequence[tuple[str, str]], seeds: Sequence[int] = (0,),
+                   split_seed: int | None = None) -> list[SweepPoint]:
+    """One sweep point per network and seed, the run itself (its network's first seed) aside:
+    the run's file and overrides, then the network's values, its seed and the run's split."""
+    networks = [(brief_comparisons.BRIEF_RUN, {}),
+                *((variant.name, variant.set) for variant in variants)]
+    names = [folder_name(name) for name, _ in networks]
+    repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f"comparisons: two variants' names make the same folder name "
                          f"{repeated[0]!r}; name them more differently")
-    return points
+    keep_split = (("split_seed", str(split_seed)),) if split_seed is not None else ()
+    return [SweepPoint(f"{folder}_seed{seed}", parameters_file.resolve(),
+                       (*map(tuple, overrides),
+                        *((name, value_text(value)) for name, value in changes.items()),
+                        ("seed", str(seed)), *keep_split),
+                       ((VARIANT_DIMENSION, name), ("seed", seed)))
+            for (name, changes), folder in zip(networks, names, strict=True)
+            for seed in seeds
+            if (name, seed) != (brief_comparisons.BRIEF_RUN, seeds[0])]
 
 
 def run_comparisons(variants: Sequence[Comparison], parameters_file: Path,
                     overrides: Sequence[tuple[str, str]], run_dir: Path,
                     base_values: Mapping[str, Any], notebooks_dir: Path,
                     cell_timeout: float | None, log: Log) -> Path:
-    """Run every unfinished variant, then write the leaderboard of the run and its variants."""
-    points = variant_points(variants, parameters_file, overrides)
+    """Run every unfinished network and seed, then write runs.csv and the leaderboard."""
+    seed = int(base_values["seed"])
+    split_seed = base_values.get("split_seed")
+    points = variant_points(variants, parameters_file, overrides,
+                            comparison_seeds(seed, int(base_values["comparison_seeds"])),
+                            seed if split_seed is None else int(split_seed))
     folder = run_dir / brief_comparisons.COMPARISONS_DIR
     spec = SweepSpec(STUDY_NAME, folder, None, tuple(points), LAST_STEP, notebooks_dir,
                      cell_timeout)
@@ -93,15 +113,28 @@ def ran_otherwise(spec: SweepSpec) -> bool:
 
 def write_leaderboard(run_dir: Path, variants: Sequence[Comparison],
                       points: Sequence[SweepPoint], base_values: Mapping[str, Any]) -> Path:
-    """leaderboard.csv: the run (BRIEF_RUN) and each variant, with what it changed."""
+    """runs.csv (every network and seed, with what the network changed) and leaderboard.csv
+    (one row per network: the means over its seeds, ranked on validation accuracy)."""
     folder = run_dir / brief_comparisons.COMPARISONS_DIR
-    run_dirs = [run_dir, *(folder / point.name for point in points)]
-    table = leaderboard.build(run_dirs, [brief_comparisons.BRIEF_RUN,
-                                         *(variant.name for variant in variants)])
+    swept = [dict(point.swept) for point in points]
+    networks = [brief_comparisons.BRIEF_RUN, *(values[VARIANT_DIMENSION] for values in swept)]
+    seeds = [int(base_values["seed"]), *(values["seed"] for values in swept)]
+    table = leaderboard.build([run_dir, *(folder / point.name for point in points)],
+                              [brief_comparisons.run_label(network, seed)
+                               for network, seed in zip(networks, seeds, strict=True)])
+    by_label = {brief_comparisons.run_label(network, seed): (network, seed)
+                for network, seed in zip(networks, seeds, strict=True)}
     changed = {variant.name: brief_comparisons.describe_change(base_values, variant.set)
                for variant in variants}
-    table.insert(2, brief_comparisons.CHANGED_COLUMN, table["run"].map(changed).fillna(""))
-    return leaderboard.write_csv(table, folder / brief_comparisons.LEADERBOARD_FILE)
+    # The seeds are a column of their own, whichever parameters the networks differ in.
+    table = table.drop(columns=["seed", "split_seed"], errors="ignore")
+    table.insert(2, brief_comparisons.NETWORK_COLUMN, [by_label[run][0] for run in table["run"]])
+    table.insert(3, "seed", [by_label[run][1] for run in table["run"]])
+    table.insert(4, brief_comparisons.CHANGED_COLUMN,
+                 table[brief_comparisons.NETWORK_COLUMN].map(changed).fillna(""))
+    leaderboard.write_csv(table, folder / brief_comparisons.RUNS_FILE)
+    return leaderboard.write_csv(brief_comparisons.network_means(table),
+                                 folder / brief_comparisons.LEADERBOARD_FILE)
 
 
 def run_variants(checked: RunParameters, parameters_file: Path,
@@ -110,7 +143,9 @@ def run_variants(checked: RunParameters, parameters_file: Path,
     """The file's comparisons, each variant run to 05_evaluate; their leaderboard.csv."""
     variants = checked.comparisons or []
     log(f"comparisons: {len(variants)} variant{'s' if len(variants) != 1 else ''} of this run "
-        f"({', '.join(variant.name for variant in variants)}), each to 05_evaluate")
+        f"({', '.join(variant.name for variant in variants)}) and the run's own network, each "
+        f"with {checked.comparison_seeds} seed{'s' if checked.comparison_seeds != 1 else ''}, "
+        "to 05_evaluate")
     started = time.perf_counter()
     board = run_comparisons(variants, parameters_file, overrides, run_dir, checked.model_dump(),
                             notebooks_dir, cell_timeout, log)

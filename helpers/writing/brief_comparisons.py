@@ -1,10 +1,12 @@
-"""What the comparisons a brief asks for measured: a table and sentences for 08_conclusion.
+"""What the comparisons a brief asks for measured: a table, curves and sentences for 08.
 
 A params file may declare `comparisons`, named variants of its parameters (no batch
-normalization, no augmentation...). The runner trains each variant on the same data and
-split under <run_dir>/comparisons/ and writes leaderboard.csv there, ranked on validation
-accuracy, with the run itself as the row BRIEF_RUN (helpers.runner.sweep_comparisons).
-This module reads that table back and words it; it imports neither TensorFlow nor the runner.
+normalization, no augmentation...). The runner trains the run's own network and each variant
+with several seeds on the same data and split under <run_dir>/comparisons/ and writes
+runs.csv (every run: network, seed, figures) and leaderboard.csv (one row per network) there,
+the run's own network keyed BRIEF_RUN (helpers.runner.sweep_comparisons). This module reads
+them back and words them by the one rule of helpers.writing.experiment; it imports neither
+TensorFlow nor the runner.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.records import MetricsRecord, PreprocessRecord, read_record_if_present
-from helpers.wording import accuracy_interval, points, signed_points
+from helpers import artifacts
+from helpers.writing import comparison_curves, experiment
 
 COMPARISONS_DIR = "comparisons"  # inside the run directory
-LEADERBOARD_FILE = "leaderboard.csv"
-BRIEF_RUN = "as the brief describes"  # the run itself, as its leaderboard row is named
+LEADERBOARD_FILE = "leaderboard.csv"  # one row per network, means over its seeds
+RUNS_FILE = "runs.csv"  # every run: its network, seed and figures
+BRIEF_RUN = "as the brief describes"  # the run's own network, as the tables key it
+NETWORK_COLUMN = "network"
 CHANGED_COLUMN = "changed"
 FIGURES = ("validation_accuracy", "test_accuracy", "f1_macro")
 
@@ -79,137 +83,135 @@ def describe_change(base: Mapping[str, Any], changes: Mapping[str, Any]) -> str:
 
 
 def leaderboard_path(run_dir: str | Path) -> Path:
-    """Where the runner writes a run's comparison leaderboard."""
+    """Where the runner writes a run's comparison leaderboard (one row per network)."""
     return Path(run_dir) / COMPARISONS_DIR / LEADERBOARD_FILE
 
 
-def read(run_dir: str | Path) -> pd.DataFrame | None:
-    """The run's comparison leaderboard, best validation accuracy first; None without one."""
-    path = leaderboard_path(run_dir)
+def run_label(network: str, seed: int) -> str:
+    """A run of a comparison by its network and seed: 'no dropout (seed 43)'."""
+    return f"{network} (seed {seed})"
+
+
+def brief_name(departures: Sequence[str] | None) -> str:
+    """The run's own network as the report names it: 'as the brief describes' only when the
+    params file declares no departure from the brief."""
+    return "this run's network (departs from the brief)" if departures else BRIEF_RUN
+
+
+def read_runs(run_dir: str | Path) -> pd.DataFrame | None:
+    """Every run of the comparison (runs.csv), network and seed; None without one."""
+    path = Path(run_dir) / COMPARISONS_DIR / RUNS_FILE
     if not path.is_file():
         return None
-    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    missing = [column for column in ("run", *FIGURES) if column not in table]
+    runs = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    missing = [column for column in (NETWORK_COLUMN, "seed", *FIGURES) if column not in runs]
     if missing:
         raise ValueError(f"{path}: expected columns {', '.join(missing)}")
-    if BRIEF_RUN not in set(table["run"]):
-        raise ValueError(f"{path}: no row {BRIEF_RUN!r} (the run itself)")
-    return table.sort_values("validation_accuracy", ascending=False, kind="stable")
+    if BRIEF_RUN not in set(runs[NETWORK_COLUMN]):
+        raise ValueError(f"{path}: no runs of {BRIEF_RUN!r} (the run's own network)")
+    return runs.rename(columns={NETWORK_COLUMN: "variant"})
 
 
-def _brief_row(leaderboard: pd.DataFrame) -> pd.Series:
-    return leaderboard[leaderboard["run"] == BRIEF_RUN].iloc[0]
+MEAN_COLUMNS = ("validation_accuracy", "highest_validation_accuracy",
+                "final_validation_accuracy", "test_accuracy", "f1_macro", "test_loss",
+                "epochs_run", "seconds_per_epoch")
 
 
-def comparison_table(leaderboard: pd.DataFrame) -> pd.DataFrame:
-    """Per variant: what changed, validation and test accuracy, test macro F1, and the
-    differences to the brief's run in percentage points; ranked on validation accuracy."""
-    brief = _brief_row(leaderboard)
+def network_means(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per network: its seeds and the mean of each figure over them, ranked on mean
+    validation accuracy (the test figures are reported, never ranked on)."""
+    column = NETWORK_COLUMN if NETWORK_COLUMN in runs else "variant"
+    present = [name for name in MEAN_COLUMNS if name in runs]
+    grouped = runs.groupby(column, sort=False)
+    means = grouped[present].mean().reset_index()
+    means.insert(1, "seeds", grouped.size().to_numpy())
+    if CHANGED_COLUMN in runs:
+        means.insert(2, CHANGED_COLUMN, grouped[CHANGED_COLUMN].first().to_numpy())
+    means = means.sort_values("validation_accuracy", ascending=False, kind="stable")
+    means.insert(0, "rank", range(1, len(means) + 1))
+    return means.reset_index(drop=True)
+
+
+def table(run_dir: str | Path, departures: Sequence[str] | None = None) -> pd.DataFrame | None:
+    """Per network: what changed, seeds, mean ± standard deviation of validation and test
+    accuracy, the mean highest and final validation accuracy, seconds per epoch, and the
+    difference to the run's own network with its interval; None when it ran none."""
+    runs = read_runs(run_dir)
+    if runs is None:
+        return None
+    summary = experiment.summary_table(runs, BRIEF_RUN)
+    means = network_means(runs).set_index(NETWORK_COLUMN if NETWORK_COLUMN in runs
+                                          else "variant")
+    differences = {difference.variant: difference for difference
+                   in experiment.paired_differences(runs, BRIEF_RUN, "test_accuracy")}
     rows = []
-    for rank, (_, row) in enumerate(leaderboard.iterrows(), start=1):
-        is_brief = row["run"] == BRIEF_RUN
-        changed = row.get(CHANGED_COLUMN)
+    for network, row in summary.iterrows():
+        mean = means.loc[network]
+        changed = mean.get(CHANGED_COLUMN)
+        difference = differences.get(network)
         rows.append({
-            "rank": rank, "variant": row["run"],
-            "what changed": "nothing" if is_brief or pd.isna(changed) else changed,
-            "validation accuracy": round(float(row["validation_accuracy"]), 4),
-            "test accuracy": round(float(row["test_accuracy"]), 4),
-            "test macro F1": round(float(row["f1_macro"]), 4),
-            "validation vs brief (points)": "" if is_brief else signed_points(
-                row["validation_accuracy"] - brief["validation_accuracy"]),
-            "test vs brief (points)": "" if is_brief else signed_points(
-                row["test_accuracy"] - brief["test_accuracy"]),
-        })
-    return pd.DataFrame(rows).set_index("rank")
+            "network": brief_name(departures) if network == BRIEF_RUN else network,
+            "what changed": "nothing" if network == BRIEF_RUN or pd.isna(changed) else changed,
+            "seeds": row["seeds"], "validation accuracy (kept epoch)": row["validation accuracy"],
+            "test accuracy": row["test accuracy"],
+            "highest / final validation accuracy": (
+                f"{mean['highest_validation_accuracy']:.4f} / "
+                f"{mean['final_validation_accuracy']:.4f}"),
+            "seconds per epoch": f"{mean['seconds_per_epoch']:.1f}",
+            "test accuracy against the run's network (points)": "" if difference is None else
+            interval_text(difference)})
+    return pd.DataFrame(rows).set_index("network")
 
 
-def table(run_dir: str | Path) -> pd.DataFrame | None:
-    """The comparison table of a run (comparison_table), or None when it ran none."""
-    leaderboard = read(run_dir)
-    return None if leaderboard is None else comparison_table(leaderboard)
+def network_curves(run_dir: str | Path,
+                   departures: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Each network's mean curves over its seeds (comparison_curves.mean_curves), the run's
+    own network first; empty when the run compared nothing."""
+    runs = read_runs(run_dir)
+    if runs is None:
+        return {}
+    folder = Path(run_dir) / COMPARISONS_DIR
+    order = [BRIEF_RUN, *(name for name in dict.fromkeys(runs["variant"]) if name != BRIEF_RUN)]
+    return {brief_name(departures) if network == BRIEF_RUN else network:
+            comparison_curves.mean_curves([
+                pd.read_csv(artifacts.artifact_path(folder / run, artifacts.HISTORY))
+                for run in runs[runs["variant"] == network]["run_dir"]])
+            for network in order}
 
 
-def noise(accuracy: float, images: int) -> float:
-    """The 95% interval of an accuracy on that many images; one error's worth at 100%."""
-    return accuracy_interval(min(accuracy, 1 - 0.5 / images), images)
+def interval_text(difference: experiment.Difference) -> str:
+    """'+0.80 ± 0.41' (95%, corrected), or '+0.80 (one seed)'."""
+    shown = f"{difference.mean * 100:+.2f}"
+    if difference.seeds < 2:
+        return f"{shown} (one seed)"
+    return f"{shown} ± {difference.half_width * 100:.2f}" + (" *" if difference.detected else "")
 
 
-def _difference(variant: float, brief: float, noise_level: float) -> tuple[str, bool]:
-    """'0.9740 against 0.9800, 0.6 points lower: a tie (within ±1.2 points)', and whether
-    the difference is beyond the noise."""
-    difference = variant - brief
-    beyond = abs(difference) > noise_level
-    direction = "higher" if difference > 0 else "lower"
-    size = "the same" if round(difference, 6) == 0 else f"{points(difference)} {direction}"
-    verdict = (f"a measured effect (beyond ±{points(noise_level)})" if beyond
-               else f"a tie (within ±{points(noise_level)})")
-    return f"{variant:.4f} against {brief:.4f}, {size}: {verdict}", beyond
-
-
-def effect_sentences(leaderboard: pd.DataFrame, validation_images: int,
-                     test_images: int) -> list[str]:
-    """The effect of each change on validation and test accuracy, a difference within the
-    95% interval of an accuracy on that many images called a tie."""
-    if validation_images < 1 or test_images < 1:
-        raise ValueError(f"validation_images {validation_images} and test_images "
-                         f"{test_images}: both need one image or more")
-    brief = _brief_row(leaderboard)
-    variants = leaderboard[leaderboard["run"] != BRIEF_RUN]
-    if variants.empty:
+def effects(run_dir: str | Path, departures: Sequence[str] | None = None) -> list[str]:
+    """The rule, then each variant's difference on validation (which chooses) and test
+    accuracy (which estimates), and the choice; empty when the run compared nothing."""
+    runs = read_runs(run_dir)
+    if runs is None:
         return []
-    validation_noise = noise(brief["validation_accuracy"], validation_images)
-    test_noise = noise(brief["test_accuracy"], test_images)
-    lines = [f"Besides the run the brief describes, {len(variants)} variant"
-             f"{'s were' if len(variants) > 1 else ' was'} trained on the same images and "
-             "split, each changing only what its row says, and ranked on validation accuracy; "
-             "test accuracy stands beside it as the estimate for new images and played no "
-             "part in the ranking.",
-             f"Noise level: an accuracy near {brief['validation_accuracy']:.2f} measured on "
-             f"{validation_images:,} validation images is known to about "
-             f"±{points(validation_noise)}, and near {brief['test_accuracy']:.2f} on "
-             f"{test_images:,} test images to ±{points(test_noise)} (95% intervals); a "
-             "difference inside that is a tie, not an effect."]
-    measured, tied = [], set()
-    for _, row in variants.iterrows():
-        validation, validation_beyond = _difference(
-            row["validation_accuracy"], brief["validation_accuracy"], validation_noise)
-        test, _ = _difference(row["test_accuracy"], brief["test_accuracy"], test_noise)
-        changed = row.get(CHANGED_COLUMN)
-        what = "" if pd.isna(changed) else f" ({changed})"
-        lines.append(f"**{row['run']}**{what}: validation accuracy {validation}; test "
-                     f"accuracy {test}.")
-        difference = signed_points(row["validation_accuracy"] - brief["validation_accuracy"])
-        if validation_beyond:
-            measured.append(f"{row['run']} ({difference} points of validation accuracy)")
-        else:
-            tied.add(row["run"])
-    lines.append(closing(leaderboard.iloc[0], measured, tied, validation_images))
+    variants = [name for name in dict.fromkeys(runs["variant"]) if name != BRIEF_RUN]
+    seeds = int(runs[runs["variant"] == BRIEF_RUN]["seed"].nunique())
+    lines = [experiment.rule(len(variants), seeds) + " In the table, * marks such a difference."]
+    by_measure = {measure: {difference.variant: difference for difference
+                            in experiment.paired_differences(runs, BRIEF_RUN, measure)}
+                  for measure in experiment.MEASURES}
+    own = brief_name(departures)
+    for variant in variants:
+        validation = by_measure["validation_accuracy"][variant]
+        test = by_measure["test_accuracy"][variant]
+        lines.append(f"**{variant}** against {own}: validation accuracy "
+                     f"{validation.sentence()}; test accuracy {test.sentence()}.")
+    means = network_means(runs)
+    best = means.iloc[0]
+    chosen = own if best["variant"] == BRIEF_RUN else f"**{best['variant']}**"
+    detected = by_measure["validation_accuracy"].get(best["variant"])
+    lines.append(f"Chosen on validation alone: {chosen}, with the highest mean validation "
+                 f"accuracy ({best['validation_accuracy']:.4f})"
+                 + ("" if best["variant"] == BRIEF_RUN or (detected and detected.detected)
+                    else f", though not by a difference this data can detect from {own}")
+                 + ".")
     return lines
-
-
-def closing(best: pd.Series, measured: Sequence[str], tied: set[str],
-            validation_images: int) -> str:
-    """Which run ranks first on validation, and which changes made a difference beyond noise."""
-    if not measured:
-        return ("No change moved validation accuracy beyond the noise: on "
-                f"{validation_images:,} validation images these variants cannot be told apart "
-                "from the brief's run, so this run does not measure their effect; a larger "
-                "validation set (more images) or longer training would be needed.")
-    first = ("The brief's run ranks first on validation accuracy" if best["run"] == BRIEF_RUN
-             else f"**{best['run']}** ranks first on validation accuracy "
-                  f"({best['validation_accuracy']:.4f})"
-                  + (", within the noise of the brief's run" if best["run"] in tied else ""))
-    return f"{first}; beyond the noise: {', '.join(measured)}."
-
-
-def effects(run_dir: str | Path) -> list[str]:
-    """The comparison's sentences for a run (effect_sentences); empty when it ran none."""
-    leaderboard = read(run_dir)
-    if leaderboard is None:
-        return []
-    split = read_record_if_present(run_dir, PreprocessRecord)
-    metrics = read_record_if_present(run_dir, MetricsRecord)
-    if split is None or metrics is None:
-        raise ValueError(f"{run_dir}: {PreprocessRecord.FILE} and {MetricsRecord.FILE} are "
-                         "needed for the comparison's noise level; run 02 and 05 first")
-    return effect_sentences(leaderboard, split.validation_images, metrics.test_images)

@@ -1,9 +1,10 @@
 """Which exported format to deploy where, chosen from 07's own measurements (export.json).
 
-Three deployments a brief usually means: a web service on a server, an app on a phone that
-works offline, and a microcontroller or Edge TPU. For each, the format the measurements
-favour, with its size, accuracy and latency from this run, so 08's deployment section is
-written from the run and not from a general rule. Pure: export.json's rows in, text out.
+Three deployments a brief may mean: a web service on a server, an app on a phone that works
+offline, and a microcontroller or Edge TPU. 08 writes the section only for a brief that states
+its deployment scenario (`deployment_scenario`), and only for the deployments the scenario
+names: for each, the format the measurements favour, with its size, accuracy, latency and
+throughput from this run. Pure: export.json's rows and the scenario in, text out.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def choices(formats: Sequence[Mapping]) -> list[tuple[str, Mapping, str]]:
     server = next((rows[name] for name in SERVER_FORMATS if name in rows), None)
     if server is not None:
         chosen.append(("a web service on a server", server,
-                       "TensorFlow Serving loads it as it is, and the project's REST API serves "
-                       "the same model; a server's memory makes file size secondary"))
+                       "TensorFlow Serving loads it as it is; a server's memory makes file size "
+                       "secondary"))
     # The smallest TFLite file that keeps the Keras model's accuracy within the tolerance.
     phone = next((rows[name] for name in PHONE_FORMATS if name in rows
                   and keras_accuracy - rows[name]["accuracy"] <= ACCURACY_TOLERANCE), None)
@@ -52,6 +53,39 @@ def choices(formats: Sequence[Mapping]) -> list[tuple[str, Mapping, str]]:
                        "these run integer arithmetic only, so int8 is the one format they "
                        "accept"))
     return chosen
+
+
+# Words of a scenario that name each deployment.
+SCENARIO_WORDS = {"a web service on a server": ("server", "web", "cloud", "rest", "api",
+                                                "backend", "online", "platform", "upload"),
+                  "an app on a phone, offline": ("phone", "mobile", "app", "offline", "device",
+                                                 "lite"),
+                  "a microcontroller or an Edge TPU": ("microcontroller", "edge", "embedded")}
+
+
+def for_scenario(formats: Sequence[Mapping], scenario: str) -> list[Mapping]:
+    """The export.json rows of the deployments the scenario's words name (all if none)."""
+    words = scenario.lower()
+    named = [where for where, cues in SCENARIO_WORDS.items() if any(cue in words for cue in cues)]
+    return [row for row in formats if not named or row.get("deployment") in named]
+
+
+def scenario_lines(formats: Sequence[Mapping], scenario: str) -> list[str]:
+    """The brief's scenario, then the advice for the deployments it names, with the chosen
+    format's throughput on this CPU for a server."""
+    named = {row["deployment"] for row in for_scenario(
+        [{"deployment": where} for where, _, _ in choices(formats)], scenario)}
+    lines = [line for line, (where, _, _) in zip(advice(formats), choices(formats),
+                                                 strict=False) if where in named]
+    server = next((row for where, row, _ in choices(formats)
+                   if where == "a web service on a server" and where in named), None)
+    if server is not None:
+        lines.append(f"Answering uploads in batches, `{server['format']}` classified "
+                     f"{server['throughput_images_per_s']:,.0f} images a second on this run's "
+                     "CPU: the rate one such server sustains.")
+    return [f"The brief's scenario: {scenario.rstrip('.')}.", *lines,
+            "The latencies were measured on this run's CPU: a phone or a microcontroller is "
+            "slower, so they rank the formats rather than predict the device."]
 
 
 def table(formats: Sequence[Mapping]) -> pd.DataFrame:

@@ -49,6 +49,11 @@ FIGURE_TEXTS = {
         "diagonal is each class's recall.",
         "A heatmap of shares from 0 to 1, true classes down the side and predicted classes "
         "along the bottom, darker blue for a larger share."),
+    "comparison_curves": FigureText(
+        "Validation loss (left) and accuracy (right) per epoch of each network compared: "
+        "the mean over its seeds, with a band from the lowest to the highest seed.",
+        "Two line charts against the epoch number, one coloured line per network with a "
+        "shaded band around it, validation loss on the left and accuracy on the right."),
     "misclassified": FigureText(
         "Misclassified test images, the most confident mistakes first, each with its true "
         "class, the prediction and its probability.",

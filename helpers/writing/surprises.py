@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from helpers import wording
@@ -91,3 +92,28 @@ def f1_by_class(metrics: Sequence[Any]) -> pd.DataFrame:
     """Per-class test F1 (rows) of each seed's metrics.json (columns)."""
     return pd.DataFrame({index: {name: figures["f1"] for name, figures in record.per_class.items()}
                          for index, record in enumerate(metrics)})
+
+
+def left_right_asymmetry(images: np.ndarray, labels: np.ndarray,
+                         class_names: Sequence[str]) -> pd.Series:
+    """How much each class's mean training image differs from its mirror image, relative to
+    its brightness: 0 for a class that looks the same mirrored."""
+    values = {}
+    for index, name in enumerate(class_names):
+        mean = images[labels == index].astype(np.float64).mean(axis=0)
+        values[name] = float(np.abs(mean - mean[:, ::-1]).mean() / max(mean.mean(), 1e-9))
+    return pd.Series(values)
+
+
+def mirror_hypothesis(asymmetry: pd.Series, losers: Sequence[str]) -> str:
+    """Whether the classes that lost most with mirroring are the asymmetric ones, in words."""
+    shown = wording.and_list([f"{name} {asymmetry[name]:.2f}" for name in losers])
+    typical = float(asymmetry.median())
+    if all(asymmetry[name] > typical for name in losers):
+        return (f"The classes that lost most are more left-right asymmetric than the median "
+                f"class ({shown}, against {typical:.2f}: how far each class's mean training "
+                "image is from its mirror image): mirrored copies of them are images the test "
+                "set does not contain.")
+    return (f"Mirroring does not explain it by asymmetry alone: the classes that lost most "
+            f"({shown}) are not all more left-right asymmetric than the median class "
+            f"({typical:.2f}).")
