@@ -23,6 +23,7 @@ import nbformat
 
 from helpers import artifacts
 from helpers.runner.report_pdf import REPORT_PDF, write_pdf
+from helpers.writing import checklist
 from helpers.writing.introduction import introduction
 from helpers.writing.report_network import unused_parameters
 from helpers.writing.report_parameters import (  # noqa: F401 (UNUSED_NOTE, shown_value: API)
@@ -191,7 +192,8 @@ def report_cell(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def merged_notebook(paths: Sequence[Path], title: str,
                     records: RunRecords | None = None,
-                    given: Mapping[str, Any] | None = None) -> nbformat.NotebookNode:
+                    given: Mapping[str, Any] | None = None,
+                    checklist_text: str = "") -> nbformat.NotebookNode:
     """A title, the settings table, every notebook's cells after a page-break cell, and an
     appendix of every parameter. Without records (a run whose steps 01-04 did not all run)
     the settings table is left out."""
@@ -224,6 +226,8 @@ def merged_notebook(paths: Sequence[Path], title: str,
         "# Appendix\n\nApart from the report above: how the run was computed, and every "
         "parameter it ran with."))
     merged.cells.extend(appendix)
+    if checklist_text:
+        merged.cells.append(new_markdown(checklist_text))
     merged.cells.append(new_markdown(
         "## Every parameter\n\nThe value each notebook ran with, and what it sets.\n\n"
         + parameters_table(run_parameters(notebooks, given), unused)))
@@ -256,8 +260,12 @@ def build_report(run_dir: str | Path, pdf: bool = True) -> Report:
     """
     run_dir = Path(run_dir)
     title = f"Run report: {run_dir.resolve().name}"
-    merged = merged_notebook(executed_notebooks(run_dir), title, read_run_records(run_dir),
-                             given_parameters(run_dir))
+    records = read_run_records(run_dir)
+    finished = artifacts.artifact_path(run_dir, artifacts.METRICS).is_file()
+    merged = merged_notebook(executed_notebooks(run_dir), title, records,
+                             given_parameters(run_dir),
+                             checklist.markdown(run_dir, records) if records and finished
+                             else "")
     html_path = artifacts.write_text(artifacts.artifact_path(run_dir, artifacts.REPORT),
                                      render_html(merged, title))
     pdf_path, note = write_pdf(html_path, run_dir) if pdf else (None, "")
