@@ -59,7 +59,7 @@ def answers(run_dir: str | Path, questions: Sequence[Any] | None,
                    if runs is not None else {})
     changed = (runs.groupby("variant")[brief_comparisons.CHANGED_COLUMN].first().to_dict()
                if runs is not None and brief_comparisons.CHANGED_COLUMN in runs else {})
-    own = brief_comparisons.brief_name(departures)
+    own = brief_comparisons.own_network(departures)
     lines = []
     for question, text in zip(questions or [None], question_texts(questions) or [None],
                               strict=True):

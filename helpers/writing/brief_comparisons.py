@@ -93,9 +93,14 @@ def run_label(network: str, seed: int) -> str:
 
 
 def brief_name(departures: Sequence[str] | None) -> str:
-    """The run's own network as the report names it: 'as the brief describes' only when the
+    """The run's own network as the table names it: 'as the brief describes' only when the
     params file declares no departure from the brief."""
     return "this run's network (departs from the brief)" if departures else BRIEF_RUN
+
+
+def own_network(departures: Sequence[str] | None) -> str:
+    """The run's own network in a sentence: the brief's, unless the run departs from it."""
+    return "this run's network" if departures else "the brief's network"
 
 
 def read_runs(run_dir: str | Path) -> pd.DataFrame | None:
@@ -199,7 +204,7 @@ def effects(run_dir: str | Path, departures: Sequence[str] | None = None) -> lis
     by_measure = {measure: {difference.variant: difference for difference
                             in experiment.paired_differences(runs, BRIEF_RUN, measure)}
                   for measure in experiment.MEASURES}
-    own = brief_name(departures)
+    own = own_network(departures)
     for variant in variants:
         validation = by_measure["validation_accuracy"][variant]
         test = by_measure["test_accuracy"][variant]
