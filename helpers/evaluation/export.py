@@ -124,8 +124,17 @@ class Exported(dict[str, Path]):
         try:
             self[name] = make()
         except Exception as error:  # any converter's or exporter's failure: the others go on
-            lines = str(error).strip().splitlines()
-            self.not_made[name] = f"{type(error).__name__}: {lines[0] if lines else ''}".strip()
+            self.not_made[name] = _reason(error)
+
+
+def _reason(error: Exception) -> str:
+    """The first line of an error; for the TFLite converter's, what it says of the op without
+    the MLIR location before it ("'tf.Erfinv' op is neither a custom op nor a flex op")."""
+    lines = str(error).strip().splitlines()
+    line = lines[0] if lines else ""
+    if "error: loc(" in line:
+        line = line.rsplit(")): ", 1)[-1]
+    return f"{type(error).__name__}: {line}".strip()
 
 
 def export_all(run_dir: str | Path, seed: int = 42,

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from trained_run import build_synthetic_run
 
-from helpers import artifacts
+from helpers import artifacts, parameters
 from helpers.data import preprocess
 from helpers.evaluation import export, export_benchmark, inference
-from helpers.model import networks
+from helpers.model import networks, own_model
 
 pytestmark = pytest.mark.xdist_group("export")  # one xdist worker: module fixtures built once
 
@@ -208,3 +208,22 @@ def test_a_format_that_cannot_be_made_is_left_out_with_its_reason(
     assert paths.not_made["saved_model"] == "ValueError: a layer the SavedModel exporter " \
                                             "cannot trace"
     assert paths.not_made["tflite_float32"] == "made from the SavedModel, which was not made"
+
+
+@pytest.mark.slow
+def test_an_operation_tflite_lacks_leaves_only_the_tflite_formats_out(tmp_path: Path) -> None:
+    run_dir = build_synthetic_run(tmp_path / "erfinv", (8, 8, 1), ("a", "b"))
+    checked = parameters.validate({"architecture": "file", "model_file": str(
+        artifacts.PROJECT_ROOT / "tests" / "own_models" / "tflite_lacks_op.py")})
+    own_model.keep_source(run_dir, checked)
+    artifacts.save_with(run_dir / artifacts.MODEL,
+                        networks.build_model((8, 8, 1), 2, checked).save)
+    paths = export.export_all(run_dir, calibration_count=20)
+    assert list(paths) == ["keras", "saved_model"]
+    assert (run_dir / export.EXPORT_DIR / own_model.MODEL_SOURCE).is_file()
+    reason = "ConverterError: 'tf.Erfinv' op is neither a custom op nor a flex op"
+    assert paths.not_made == {f"tflite_{variant}": reason for variant in export.TFLITE_MODELS}
+    rows = export_benchmark.measure_all(run_dir, paths, latency_images=3)
+    export_benchmark.write_export_info(run_dir, rows, test_images=30, not_made=paths.not_made)
+    info = artifacts.read_json(run_dir / export.EXPORT_INFO)
+    assert info["made"] == ["keras", "saved_model"] and info["not_made"] == paths.not_made
