@@ -273,7 +273,7 @@ NETWORK_KINDS: dict[str, NetworkKind] = {kind.name: kind for kind in (
     NetworkKind(
         "file", "helpers.model.own_model:build_file_kind",
         frozenset({"model_file", "model_function"}), _file_phrase, _file_outline,
-        _file_regularization, _file_dropout_rates, "the network in model_file",
+        _file_regularization, _file_dropout_rates, "model_file",
         lambda architecture: "a wider or deeper network (model_file) may see the finer "
                              "detail that tells them apart; ", dropout_parameter="model_file",
         records_built_layers=True),
