@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from helpers import artifacts, onednn
+from helpers import artifacts, catalog, onednn
 from helpers.catalog.networks import ARCHITECTURE_PARAMETERS
 from helpers.parameters import RunParameters
 
@@ -70,7 +70,12 @@ class PreprocessRecord(Record):
 
 
 class ModelRecord(Record):
-    """What 03 built: parameter counts, the architecture parameters and the compute dtype."""
+    """What 03 built: parameter counts, the architecture parameters and the compute dtype.
+
+    `architecture` holds every architecture parameter, used or not; for a network the
+    parameters do not describe (one's own file) also `built_layers`, the built model's layers
+    (helpers.model.inspection.layer_records), which the report's phrases about it read.
+    """
 
     FILE, STEP = artifacts.MODEL_INFO, "03_build_model"
     parameters: dict[str, int]
@@ -204,12 +209,16 @@ def save_dataset(run_dir: str | Path, dataset: Dataset) -> list[str]:
 
 
 def save_untrained_model(run_dir: str | Path, model: Any, parameter_counts: dict[str, int],
-                         parameters: RunParameters, compute_dtype_policy: str) -> list[str]:
-    """03's outputs: the untrained model and model.json; the names written."""
+                         parameters: RunParameters, compute_dtype_policy: str,
+                         built_layers: list[dict[str, Any]] | None = None) -> list[str]:
+    """03's outputs: the untrained model and model.json; the names written. `built_layers`
+    (the built model's layers) are recorded for the network kinds whose report reads them."""
     artifacts.save_with(artifacts.artifact_path(run_dir, artifacts.UNTRAINED_MODEL), model.save)
+    architecture = {name: getattr(parameters, name) for name in ARCHITECTURE_PARAMETERS}
+    if built_layers is not None and catalog.network(parameters.architecture).records_built_layers:
+        architecture["built_layers"] = built_layers
     write_record(run_dir, from_parameters(
-        ModelRecord, parameters, parameters=parameter_counts,
-        architecture={name: getattr(parameters, name) for name in ARCHITECTURE_PARAMETERS},
+        ModelRecord, parameters, parameters=parameter_counts, architecture=architecture,
         compute_dtype_policy=compute_dtype_policy))
     return [artifacts.UNTRAINED_MODEL, ModelRecord.FILE]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
+from pathlib import PurePath
 from typing import Any
 
 from helpers.catalog.layer_grammar import parse_layers
@@ -21,7 +22,7 @@ from helpers.wording import NUMBER_WORDS, and_list, plural
 # them all, as they were.
 ARCHITECTURE_PARAMETERS = ("architecture", "hidden_units", "layers", "conv_filters",
                            "kernel_size", "convs_per_block", "dense_units", "dropout_rate",
-                           "batch_norm", "l2_weight")
+                           "batch_norm", "l2_weight", "model_file", "model_function")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class NetworkKind:
     suggests_convolutions: bool = False  # dense only: next steps suggest convolutions
     fixed: Mapping[str, Any] = field(default_factory=dict)  # parameters this kind sets itself
     fixed_message: str = ""  # the schema's error when a params file sets one of them otherwise
+    # Built by code the parameters do not describe: model.json's architecture record then
+    # holds the built model's layers too ("built_layers", helpers.model.inspection), which
+    # the functions above read.
+    records_built_layers: bool = False
 
     def effective(self, architecture: Mapping[str, Any]) -> dict[str, Any]:
         """model.json's architecture parameters with what this kind fixes itself applied."""
@@ -165,6 +170,80 @@ def _layers_dropout_rates(architecture: Mapping[str, Any]) -> list[float]:
             if spec.kind == "dropout" and spec.rate > 0]
 
 
+# file: one's own network, returned by a function in a Python file (helpers.model.own_model).
+# Nothing is assumed of it: every phrase reads the layers 03 recorded of the built model.
+def _built(architecture: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list(architecture.get("built_layers") or [])
+
+
+# How a recorded layer class is counted in a sentence; other classes as "<class> layer".
+LAYER_COUNT_WORDS = {"Conv2D": "convolution", "DepthwiseConv2D": "depthwise convolution",
+                     "SeparableConv2D": "separable convolution", "Dense": "dense layer",
+                     "MaxPooling2D": "max pooling layer",
+                     "AveragePooling2D": "average pooling layer",
+                     "GlobalAveragePooling2D": "global average pooling layer",
+                     "GlobalMaxPooling2D": "global max pooling layer",
+                     "BatchNormalization": "batch normalization layer",
+                     "Dropout": "dropout layer", "Flatten": "flatten layer",
+                     "Concatenate": "concatenation"}
+NOT_COUNTED = {"Rescaling", "Activation", "ReLU", "Softmax", "InputLayer"}
+
+
+def _layer_count_phrases(built: Sequence[Mapping[str, Any]]) -> list[str]:
+    """'3 convolutions', '1 skip connection', '1 custom Scale layer', in order."""
+    counts: dict[str, int] = {}
+    for layer in built:
+        kind = layer["class"]
+        if kind == "Add":
+            word = "skip connection" if layer.get("skip_connection") else "addition"
+        elif layer.get("custom"):
+            word = f"custom {kind} layer"
+        elif kind in NOT_COUNTED:
+            continue
+        else:
+            word = LAYER_COUNT_WORDS.get(kind, f"{kind} layer")
+        counts[word] = counts.get(word, 0) + 1
+    return [plural(count, word) for word, count in counts.items()]
+
+
+def _file_name(architecture: Mapping[str, Any]) -> str:
+    return f"{architecture['model_function']} in {PurePath(str(architecture['model_file'])).name}"
+
+
+def _file_phrase(architecture: Mapping[str, Any]) -> str:
+    phrases = _layer_count_phrases(_built(architecture))
+    return (f"the network that {_file_name(architecture)} returns"
+            + (f" ({and_list(phrases)})" if phrases else ""))
+
+
+def _file_outline(architecture: Mapping[str, Any], classes: int) -> str:
+    return (f"{_file_name(architecture)}: "
+            + " → ".join(layer["text"] for layer in _built(architecture)))
+
+
+def _file_regularization(architecture: Mapping[str, Any]) -> dict[str, str]:
+    """L2, dropout and batch normalization as the built model has them."""
+    built = _built(architecture)
+    found: dict[str, str] = {}
+    weighted = [layer for layer in built if layer.get("l2")]
+    if weighted:
+        values = and_list(sorted({f"{layer['l2']:g}" for layer in weighted}))
+        found["L2"] = f"L2 {values} on {plural(len(weighted), 'layer')}"
+    rates = _file_dropout_rates(architecture)
+    if rates:
+        found["dropout"] = (f"dropout {and_list([f'{rate:g}' for rate in rates])} "
+                            f"({plural(len(rates), 'layer')})")
+    norms = sum(layer["class"] == "BatchNormalization" for layer in built)
+    if norms:
+        found["batch normalization"] = f"batch normalization ({plural(norms, 'layer')})"
+    return found
+
+
+def _file_dropout_rates(architecture: Mapping[str, Any]) -> list[float]:
+    return [float(layer["rate"]) for layer in _built(architecture)
+            if layer["class"] == "Dropout" and layer.get("rate", 0) > 0]
+
+
 NETWORKS = "helpers.model.networks"
 NETWORK_KINDS: dict[str, NetworkKind] = {kind.name: kind for kind in (
     NetworkKind(
@@ -191,4 +270,11 @@ NETWORK_KINDS: dict[str, NetworkKind] = {kind.name: kind for kind in (
         _layers_outline, _layers_regularization, _layers_dropout_rates, "layers",
         lambda architecture: "more or wider convolution layers (layers) may see the finer "
                              "detail that tells them apart; ", dropout_parameter="layers"),
+    NetworkKind(
+        "file", "helpers.model.own_model:build_file_kind",
+        frozenset({"model_file", "model_function"}), _file_phrase, _file_outline,
+        _file_regularization, _file_dropout_rates, "model_file",
+        lambda architecture: "a wider or deeper network (model_file) may see the finer "
+                             "detail that tells them apart; ", dropout_parameter="model_file",
+        records_built_layers=True),
 )}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -111,23 +111,61 @@ def write_tflite(saved_model_dir: Path, destination: Path, variant: str,
     return destination
 
 
+class Exported(dict[str, Path]):
+    """The formats written, by name, with `not_made`: each format that could not be made and
+    the first line of why (a TFLite conversion of an op it lacks, say)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.not_made: dict[str, str] = {}
+
+    def attempt(self, name: str, make: Callable[[], Path]) -> None:
+        """Make one format, or record why it could not be made."""
+        try:
+            self[name] = make()
+        except Exception as error:  # any converter's or exporter's failure: the others go on
+            self.not_made[name] = _reason(error)
+
+
+def _reason(error: Exception) -> str:
+    """The first line of an error; for the TFLite converter's, what it says of the op without
+    the MLIR location before it ("'tf.Erfinv' op is neither a custom op nor a flex op")."""
+    lines = str(error).strip().splitlines()
+    line = lines[0] if lines else ""
+    if "error: loc(" in line:
+        line = line.rsplit(")): ", 1)[-1]
+    return f"{type(error).__name__}: {line}".strip()
+
+
 def export_all(run_dir: str | Path, seed: int = 42,
-               calibration_count: int = CALIBRATION_IMAGES) -> dict[str, Path]:
-    """Write every format of the run's trained model under run_dir/export/."""
+               calibration_count: int = CALIBRATION_IMAGES) -> Exported:
+    """Write every format of the run's trained model under run_dir/export/ that can be made.
+
+    The Keras file always is (a copy); a format that fails is left out and its reason kept
+    in the result's `not_made`, so the others are still written and measured. A network from
+    one's own file has its model_source.py copied into export/ too, so the folder loads alone.
+    """
     from helpers.data import preprocess
-    from helpers.model import networks
+    from helpers.model import networks, own_model
 
     run_dir = Path(run_dir)
     model_path = artifacts.require(run_dir, artifacts.MODEL, "04_train")
-    paths = {"keras": copy_keras_model(model_path, run_dir / KERAS_EXPORT),
-             "saved_model": export_saved_model(networks.load_model(model_path),
-                                               run_dir / SAVED_MODEL)}
+    own_model.copy_source(run_dir, run_dir / EXPORT_DIR)
+    paths = Exported()
+    paths["keras"] = copy_keras_model(model_path, run_dir / KERAS_EXPORT)
+    paths.attempt("saved_model", lambda: export_saved_model(networks.load_model(model_path),
+                                                            run_dir / SAVED_MODEL))
     train_images = preprocess.load_split(run_dir, "train").images
     calibration = calibration_images(train_images, calibration_count, seed)
     for variant, name in TFLITE_MODELS.items():
-        paths[f"tflite_{variant}"] = write_tflite(
+        if "saved_model" not in paths:
+            paths.not_made[f"tflite_{variant}"] = "made from the SavedModel, which was not made"
+            continue
+        paths.attempt(f"tflite_{variant}", lambda variant=variant, name=name: write_tflite(
             paths["saved_model"], run_dir / name, variant,
-            calibration if variant == "int8" else None)
+            calibration if variant == "int8" else None))
+    for name in paths.not_made:  # an earlier export's file would pass for this model's
+        stale = run_dir / (SAVED_MODEL if name == "saved_model"
+                           else TFLITE_MODELS[name.removeprefix("tflite_")])
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
     return paths
-
-

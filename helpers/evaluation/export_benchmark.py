@@ -125,6 +125,8 @@ def check_int8_targets(rows: list[FormatFigures], max_accuracy_drop: float = 0.0
                        max_size_ratio: float = 1 / 3) -> list[str]:
     """What the int8 model misses of its targets (empty when it meets them)."""
     by_format = {row.format: row for row in rows}
+    if "tflite_int8" not in by_format:
+        return ["there is no int8 model: it could not be made (see the formats above)"]
     keras_row, int8_row = by_format["keras"], by_format["tflite_int8"]
     problems = []
     if keras_row.accuracy - int8_row.accuracy > max_accuracy_drop:
@@ -137,9 +139,10 @@ def check_int8_targets(rows: list[FormatFigures], max_accuracy_drop: float = 0.0
     return problems
 
 
-def write_export_info(run_dir: str | Path, rows: list[FormatFigures],
-                      test_images: int) -> Path:
-    """export/export.json: the table, with the machine it was measured on."""
+def write_export_info(run_dir: str | Path, rows: list[FormatFigures], test_images: int,
+                      not_made: dict[str, str] | None = None) -> Path:
+    """export/export.json: the table, with the machine it was measured on, the formats made
+    and, for those that could not be (export.export_all's `not_made`), why."""
     from helpers.model import networks
 
     exported = networks.load_model(Path(run_dir) / KERAS_EXPORT)
@@ -150,5 +153,7 @@ def write_export_info(run_dir: str | Path, rows: list[FormatFigures],
                "throughput_batch_size": THROUGHPUT_BATCH_SIZE,
                "machine": artifacts.machine_info([]),
                "load_average": list(os.getloadavg()),
-               "formats": [asdict(row) for row in rows]}
+               "formats": [asdict(row) for row in rows],
+               "made": [row.format for row in rows],
+               "not_made": dict(not_made or {})}
     return artifacts.write_json(Path(run_dir) / EXPORT_INFO, payload)

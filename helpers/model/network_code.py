@@ -19,6 +19,8 @@ from fractions import Fraction
 from typing import Any
 
 from helpers.backend import keras
+from helpers.model import own_model
+from helpers.parameters import RunParameters
 
 layers = keras.layers
 
@@ -42,6 +44,14 @@ WRITTEN_ARGUMENTS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # Config entries that are not the layer's architecture: its generated name and its
 # precision policy (see the module docstring).
 NOT_WRITTEN = ("name", "dtype")
+
+
+def listing_markdown(model: keras.Model, parameters: RunParameters) -> str:
+    """03's code listing: one's own model file as it ran (architecture `file`), any other
+    network as the keras.Sequential source that builds it."""
+    if parameters.architecture == "file":
+        return own_model.source_markdown(parameters)
+    return f"```python\n{keras_source(model)}\n```"
 
 
 def keras_source(model: keras.Model) -> str:

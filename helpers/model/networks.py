@@ -1,12 +1,11 @@
 """The networks, built from parameters; each takes raw pixels and scales them itself.
 
-Named architectures (cnn, vgg, mlp) and networks written layer by layer
-(helpers.catalog.layer_grammar).
+Named architectures (cnn, vgg, mlp), networks written layer by layer
+(helpers.catalog.layer_grammar), and one's own from a Python file (helpers.model.own_model).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,14 @@ from helpers.backend import keras
 from helpers.catalog.layer_grammar import LayerSpec, parse_layers
 from helpers.catalog.networks import ARCHITECTURE_PARAMETERS
 from helpers.data.preprocess import PIXEL_SCALE
+from helpers.model import own_model
+
+# The layer listing and counts live in inspection; callers have always found them here.
+from helpers.model.inspection import (  # noqa: F401
+    layer_listing,
+    parameter_counts,
+    summary_text,
+)
 from helpers.parameters import RunParameters
 
 layers = keras.layers
@@ -161,57 +168,6 @@ def _class_probabilities(x: keras.KerasTensor, num_classes: int) -> keras.KerasT
                         name="class_probabilities")(x)
 
 
-def layer_listing(model: keras.Model) -> list[str]:
-    """The network in words, one line per layer, from the built model itself."""
-    return [_describe(layer) for layer in model.layers
-            if not isinstance(layer, keras.layers.InputLayer)]
-
-
-def _describe(layer: keras.layers.Layer) -> str:
-    """One layer as a brief would write it: 'conv 32 3x3, relu, padding valid, l2 0.001'."""
-    config = layer.get_config()
-    l2 = (config.get("kernel_regularizer") or {}).get("config", {}).get("l2")
-    extra = f", l2 {l2:g}" if l2 else ""
-    if isinstance(layer, layers.Conv2D):
-        window = "x".join(map(str, config["kernel_size"]))
-        stride = "" if tuple(config["strides"]) == (1, 1) else f", stride {config['strides'][0]}"
-        return (f"conv {config['filters']} {window}, {config['activation']}, "
-                f"padding {config['padding']}{stride}{extra}")
-    if isinstance(layer, layers.Dense):
-        role = " (the output: one unit per class)" if layer.name == "class_probabilities" else ""
-        bias = "" if config["use_bias"] else ", no bias (batch norm follows)"
-        return f"dense {config['units']}, {config['activation']}{bias}{extra}{role}"
-    described = {layers.Rescaling: "scale the pixels to [0, 1]",
-                 layers.BatchNormalization: "batch normalization",
-                 layers.Flatten: "flatten", layers.GlobalAveragePooling2D: "global average pool"}
-    for kind, text in described.items():
-        if isinstance(layer, kind):
-            return text
-    if isinstance(layer, layers.MaxPooling2D | layers.AveragePooling2D):
-        kind = "max" if isinstance(layer, layers.MaxPooling2D) else "average"
-        return f"{kind} pool {'x'.join(map(str, config['pool_size']))}"
-    if isinstance(layer, layers.Dropout):
-        return f"dropout {config['rate']:g}"
-    if isinstance(layer, layers.Activation):
-        return config["activation"]
-    return type(layer).__name__
-
-
-def parameter_counts(model: keras.Model) -> dict[str, int]:
-    """Trainable, non-trainable and total parameter counts."""
-    trainable = sum(int(keras.ops.size(weight)) for weight in model.trainable_weights)
-    non_trainable = sum(int(keras.ops.size(weight)) for weight in model.non_trainable_weights)
-    return {"trainable": trainable, "non_trainable": non_trainable,
-            "total": trainable + non_trainable}
-
-
-def summary_text(model: keras.Model) -> str:
-    """model.summary() as text, at a fixed width so it reads the same everywhere."""
-    buffer = io.StringIO()
-    model.summary(print_fn=lambda line, **_: buffer.write(line + "\n"), line_length=90)
-    return buffer.getvalue()
-
-
 def _check_fits_the_data(input_shape: Sequence[int], num_classes: int,
                          conv_filters: Sequence[int]) -> None:
     """The checks that depend on the data, which the parameter schema cannot make."""
@@ -226,8 +182,8 @@ def _check_fits_the_data(input_shape: Sequence[int], num_classes: int,
 
 def compute_dtype_policy(model: keras.Model) -> str:
     """The dtype policy the model's first conv or dense layer computes in (mixed_bfloat16...)."""
-    return next(layer.dtype_policy.name for layer in model.layers
-                if isinstance(layer, layers.Conv2D | layers.Dense))
+    return next((layer.dtype_policy.name for layer in model.layers
+                 if isinstance(layer, layers.Conv2D | layers.Dense)), model.dtype_policy.name)
 
 
 def as_float32(model: keras.Model) -> keras.Model:
@@ -239,11 +195,21 @@ def as_float32(model: keras.Model) -> keras.Model:
     Its variables were float32 all along: only the layers' compute dtype changes.
     """
     config = model.get_config()
-    for layer in config["layers"]:
-        layer["config"]["dtype"] = "float32"
-    float32_model = keras.Model.from_config(config)
+    _compute_in_float32(config)
+    # type(model): a keras.Sequential (one's own file may return one) rebuilds as one
+    float32_model = type(model).from_config(config)
     float32_model.set_weights(model.get_weights())
     return float32_model
+
+
+def _compute_in_float32(config: dict[str, Any]) -> None:
+    """Set every layer of a model config, nested models' too, to compute in float32."""
+    for layer in config["layers"]:
+        if "layers" in layer["config"]:
+            _compute_in_float32(layer["config"])
+        # A layer whose config holds no dtype (a custom layer's own get_config) keeps its own.
+        if "dtype" in layer["config"]:
+            layer["config"]["dtype"] = "float32"
 
 
 MIRROR_AVERAGE = "mean_with_mirror_image"  # the output layer's name when the model does it
@@ -293,5 +259,11 @@ def prediction_method(model: keras.Model) -> str:
 
 
 def load_model(path: str | Path) -> keras.Model:
-    """Load a saved .keras model in safe mode (no arbitrary code from the file runs)."""
+    """Load a saved .keras model in safe mode (no code stored in the file runs).
+
+    A network from one's own file (architecture `file`) first has that file's copy imported
+    (model_source.py beside the model, or in the run directory above checkpoints/ and
+    export/), which registers its custom layers.
+    """
+    own_model.import_saved_source(Path(path))
     return keras.models.load_model(path, safe_mode=True)

@@ -132,8 +132,9 @@ class RunParameters(BaseModel):
     # 03_build_model
     architecture: Architecture = meaning("cnn", "`cnn` (the parameters below), `vgg` (the cnn "
                                          "with two convolutions per block: the best profile's "
-                                         "network), `mlp` (dense layers only) or `layers` "
-                                         "(written out, see below)")
+                                         "network), `mlp` (dense layers only), `layers` "
+                                         "(written out, see below) or `file` (your own Keras "
+                                         "model, see `model_file`)")
     hidden_units: Annotated[list[PositiveInt], Field(min_length=1)] = meaning(
         [512, 256], "`mlp`: units of each hidden dense layer (ReLU; `batch_norm`, "
         "`dropout_rate` and `l2_weight` apply)")
@@ -151,6 +152,13 @@ class RunParameters(BaseModel):
     batch_norm: bool = meaning(True, "batch normalization after each block and the dense layer")
     l2_weight: Annotated[float, Field(ge=0)] = meaning(
         0.0, "L2 penalty on the convolution and dense weights")
+    model_file: str | None = meaning(None, "`file`: a Python file whose `model_function` "
+                                     "returns your own Keras model; a relative path is read "
+                                     "from the project root, see [Your own model]"
+                                     "(#your-own-model)")
+    model_function: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = meaning(
+        "build_model", "`file`: the function in `model_file` called as "
+        "`function(input_shape, num_classes)`")
     mixed_precision: Precision = meaning("auto", "`auto` (float16 on a GPU, bfloat16 on a CPU "
                                          "with AMX or AVX-512 BF16, else float32), `off`, "
                                          "`float16` or `bfloat16`")
@@ -256,6 +264,9 @@ class RunParameters(BaseModel):
         if self.layers and self.architecture != "layers":
             raise ValueError(f"layers are given but architecture is {self.architecture!r}: "
                              "set architecture: layers to build them")
+        own_model_problem = _own_model_problem(self)
+        if own_model_problem:
+            raise ValueError(own_model_problem)
         kind = catalog.network(self.architecture)
         for name, value in kind.fixed.items():
             if name in self.model_fields_set and getattr(self, name) != value:
@@ -263,6 +274,22 @@ class RunParameters(BaseModel):
         for problem in comparison_problems(self) + question_problems(self):
             raise ValueError(problem)
         return self
+
+
+def _own_model_problem(checked: RunParameters) -> str | None:
+    """architecture `file` and model_file go together; the file must be a .py file. (Whether
+    it exists and builds a usable model is checked when 03 builds it: helpers.model.own_model.)"""
+    if checked.architecture == "file" and not checked.model_file:
+        return ("architecture 'file' needs the model_file parameter: the path of a .py file "
+                f"whose function {checked.model_function}(input_shape, num_classes) returns a "
+                "keras.Model, e.g. params/models/residual.py")
+    if checked.model_file and checked.architecture != "file":
+        return (f"model_file is given but architecture is {checked.architecture!r}: set "
+                "architecture: file to build the model it returns")
+    if checked.model_file and not checked.model_file.endswith(".py"):
+        return (f"model_file {checked.model_file!r} is not a Python file: it must name a .py "
+                "file")
+    return None
 
 
 def comparison_problems(checked: RunParameters) -> list[str]:

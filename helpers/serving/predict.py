@@ -96,6 +96,8 @@ class Predictor:
         exported = run_dir / artifacts.KERAS_EXPORT
         model_path = exported if exported.is_file() else artifacts.require(
             run_dir, artifacts.MODEL, "04_train")
+        # For a model of one's own (architecture `file`), load_model first imports the
+        # model_source.py kept beside it, which registers its custom layers.
         self.model = networks.load_model(model_path)
         class_names = tuple(read_dataset_info(run_dir)["class_names"])
         input_shape = tuple(int(size) for size in self.model.input_shape[1:])

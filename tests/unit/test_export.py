@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from trained_run import build_synthetic_run
 
-from helpers import artifacts
+from helpers import artifacts, parameters
 from helpers.data import preprocess
 from helpers.evaluation import export, export_benchmark, inference
-from helpers.model import networks
+from helpers.model import networks, own_model
 
 pytestmark = pytest.mark.xdist_group("export")  # one xdist worker: module fixtures built once
 
@@ -169,3 +169,61 @@ def test_reference_export_meets_the_int8_targets_and_the_readme_quotes_it() -> N
     assert len(lines) == len(rows)
     for line, row in zip(lines, rows, strict=True):
         assert f"| {row.accuracy:.4f} |" in line and f"{row.size_bytes / 1e6:.2f} MB" in line
+
+
+@pytest.mark.slow
+def test_a_format_that_cannot_be_made_is_left_out_with_its_reason(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_dir = build_synthetic_run(tmp_path / "int8-fails", (28, 28, 1), ("a", "b", "c"))
+    (run_dir / export.TFLITE_MODELS["int8"]).parent.mkdir(parents=True, exist_ok=True)
+    (run_dir / export.TFLITE_MODELS["int8"]).write_bytes(b"an earlier export's file")
+    convert = export.convert_tflite
+
+    def no_int8(saved_model_dir: Path, variant: str, calibration=None) -> bytes:
+        if variant == "int8":
+            raise RuntimeError("'tfl.custom_op' op is neither a custom op nor a flex op\n"
+                               "the converter's many other lines")
+        return convert(saved_model_dir, variant, calibration)
+
+    monkeypatch.setattr(export, "convert_tflite", no_int8)
+    paths = export.export_all(run_dir, calibration_count=50)
+    assert set(paths) == set(export.FORMATS) - {"tflite_int8"}
+    assert paths.not_made == {"tflite_int8": "RuntimeError: 'tfl.custom_op' op is neither a "
+                                             "custom op nor a flex op"}
+    assert not (run_dir / export.TFLITE_MODELS["int8"]).exists()  # no stale file passes for it
+    rows = export_benchmark.measure_all(run_dir, paths, latency_images=5)
+    assert export_benchmark.check_int8_targets(rows) == [
+        "there is no int8 model: it could not be made (see the formats above)"]
+    export_benchmark.write_export_info(run_dir, rows, test_images=30, not_made=paths.not_made)
+    info = artifacts.read_json(run_dir / export.EXPORT_INFO)
+    assert info["made"] == ["keras", "saved_model", "tflite_float32", "tflite_float16"]
+    assert info["not_made"] == paths.not_made
+
+    def no_saved_model(model, destination: Path) -> Path:
+        raise ValueError("a layer the SavedModel exporter cannot trace")
+
+    monkeypatch.setattr(export, "export_saved_model", no_saved_model)
+    paths = export.export_all(run_dir, calibration_count=50)
+    assert list(paths) == ["keras"] and not (run_dir / export.SAVED_MODEL).exists()
+    assert paths.not_made["saved_model"] == "ValueError: a layer the SavedModel exporter " \
+                                            "cannot trace"
+    assert paths.not_made["tflite_float32"] == "made from the SavedModel, which was not made"
+
+
+@pytest.mark.slow
+def test_an_operation_tflite_lacks_leaves_only_the_tflite_formats_out(tmp_path: Path) -> None:
+    run_dir = build_synthetic_run(tmp_path / "erfinv", (8, 8, 1), ("a", "b"))
+    checked = parameters.validate({"architecture": "file", "model_file": str(
+        artifacts.PROJECT_ROOT / "tests" / "own_models" / "tflite_lacks_op.py")})
+    own_model.keep_source(run_dir, checked)
+    artifacts.save_with(run_dir / artifacts.MODEL,
+                        networks.build_model((8, 8, 1), 2, checked).save)
+    paths = export.export_all(run_dir, calibration_count=20)
+    assert list(paths) == ["keras", "saved_model"]
+    assert (run_dir / export.EXPORT_DIR / own_model.MODEL_SOURCE).is_file()
+    reason = "ConverterError: 'tf.Erfinv' op is neither a custom op nor a flex op"
+    assert paths.not_made == {f"tflite_{variant}": reason for variant in export.TFLITE_MODELS}
+    rows = export_benchmark.measure_all(run_dir, paths, latency_images=3)
+    export_benchmark.write_export_info(run_dir, rows, test_images=30, not_made=paths.not_made)
+    info = artifacts.read_json(run_dir / export.EXPORT_INFO)
+    assert info["made"] == ["keras", "saved_model"] and info["not_made"] == paths.not_made

@@ -88,3 +88,18 @@ def test_look_alike_classes_are_this_datasets() -> None:
     assert "4 and 9" in narrative.look_alike_classes("mnist_5k", [str(d) for d in range(10)])
     assert "shirt" in narrative.look_alike_classes("csv", ["T-shirt/top", "Trouser", "Shirt"])
     assert "shirt" not in narrative.look_alike_classes("folder", ["cat", "dog"])
+
+
+def test_a_tanh_network_is_not_said_to_use_relu() -> None:
+    """LeNet-5's tanh convolutions: the explanations name tanh, never ReLU, and the largest
+    layer's reason names only the layer kinds the network has."""
+    checked = parameters.validate({"architecture": "layers", "layers": [
+        "conv 6 5x5 tanh padding=same", "avgpool 2", "conv 16 5x5 tanh", "avgpool 2",
+        "flatten", "dense 120 tanh", "dense 84 tanh"]})
+    text = "\n".join(narrative.layer_explanations(networks.build_model((28, 28, 1), 10,
+                                                                      checked)))
+    assert "ReLU" not in text and "max(0, x)" not in text
+    assert "(2 layers, 6, 16 filters of 5×5 pixels, tanh)" in text
+    assert "**Non-linearity** between layers: tanh, squashing to (−1, 1) (4 layers)" in text
+    mlp = networks.build_mlp((28, 28, 1), 10, [32])
+    assert "convolution" not in narrative.largest_layer(mlp)

@@ -69,7 +69,7 @@ def test_preprocess_and_model_json_hold_the_parameters(tmp_path: Path) -> None:
         "architecture": {"architecture": "mlp", "hidden_units": [64], "layers": None,
                          "conv_filters": [32, 64], "kernel_size": 3, "convs_per_block": 1,
                          "dense_units": 128, "dropout_rate": 0.5, "batch_norm": False,
-                         "l2_weight": 0.01}}
+                         "l2_weight": 0.01, "model_file": None, "model_function": "build_model"}}
 
 
 def test_a_record_field_named_after_a_parameter_is_filled_from_it() -> None:
