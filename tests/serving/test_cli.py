@@ -11,7 +11,7 @@ from helpers.serving import app as serve
 from helpers.serving import loadtest, predict
 
 MODULES = ["helpers.serving", "helpers.serving.predict", "helpers.serving.loadtest",
-           "helpers.data.datasets"]
+           "helpers.data"]
 
 
 @pytest.mark.parametrize("module", MODULES)
