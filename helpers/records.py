@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from helpers import artifacts, onednn
+from helpers import artifacts, catalog, onednn
 from helpers.catalog.networks import ARCHITECTURE_PARAMETERS
 from helpers.parameters import RunParameters
 
@@ -200,13 +200,23 @@ def save_dataset(run_dir: str | Path, dataset: Dataset) -> list[str]:
     return [artifacts.DATASET_ARRAYS, DatasetRecord.FILE]
 
 
+def used_architecture(parameters: RunParameters) -> dict[str, Any]:
+    """The architecture parameters the run's network kind is built from (the catalog's
+    NetworkKind.parameters), with what the kind fixes itself: a setting it ignores is left
+    out, so model.json says only what is true of the network."""
+    kind = catalog.network(parameters.architecture)
+    names = [*ARCHITECTURE_PARAMETERS, *sorted(set(kind.parameters) - set(ARCHITECTURE_PARAMETERS))]
+    return kind.effective({name: getattr(parameters, name) for name in names
+                           if name == "architecture" or name in kind.parameters})
+
+
 def save_untrained_model(run_dir: str | Path, model: Any, parameter_counts: dict[str, int],
                          parameters: RunParameters, compute_dtype_policy: str) -> list[str]:
     """03's outputs: the untrained model and model.json; the names written."""
     artifacts.save_with(artifacts.artifact_path(run_dir, artifacts.UNTRAINED_MODEL), model.save)
     write_record(run_dir, from_parameters(
         ModelRecord, parameters, parameters=parameter_counts,
-        architecture={name: getattr(parameters, name) for name in ARCHITECTURE_PARAMETERS},
+        architecture=used_architecture(parameters),
         compute_dtype_policy=compute_dtype_policy))
     return [artifacts.UNTRAINED_MODEL, ModelRecord.FILE]
 
