@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from helpers import artifacts, catalog, onednn
+from helpers import artifacts, catalog, locations, onednn
 from helpers.catalog.networks import ARCHITECTURE_PARAMETERS
 from helpers.parameters import RunParameters
 
@@ -193,7 +193,9 @@ def save_dataset(run_dir: str | Path, dataset: Dataset) -> list[str]:
         name=dataset.name, class_names=list(dataset.class_names),
         image_shape=list(dataset.image_shape), train_images=int(len(dataset.y_train)),
         test_images=int(len(dataset.y_test)), source=dataset.source,
-        files=[{"path": str(path), "sha256": artifacts.file_sha256(path)}
+        # Each file by where it lives (project-relative, or the package that installed it),
+        # never by this machine's absolute path: the record is published and handed in.
+        files=[{**locations.portable(path), "sha256": artifacts.file_sha256(path)}
                for path in dataset.files],
         skipped=[dataclasses.asdict(skipped) for skipped in dataset.skipped],
         automatic=dataset.automatic))
