@@ -66,13 +66,15 @@ def _dpkg(*arguments: str) -> str | None:
 
 
 def debian_package(path: Path) -> dict[str, str] | None:
-    """{debian_package, version, path: the file's name} of a file a Debian package installed."""
+    """{debian_package, version, path: its folder and name} of a file a Debian package
+    installed ('fashion-mnist/train-images-idx3-ubyte.gz', found again in the package's list)."""
     owner = _dpkg("-S", str(path))
     if not owner or ":" not in owner:
         return None
     package = owner.split(":", 1)[0].split(",")[0].strip()
     version = _dpkg("-W", "-f=${Version}", package) or ""
-    return {"path": path.name, DEBIAN_PACKAGE: package, "version": version.strip()}
+    return {"path": f"{path.parent.name}/{path.name}", DEBIAN_PACKAGE: package,
+            "version": version.strip()}
 
 
 def portable(path: str | Path) -> dict[str, str]:
@@ -80,7 +82,7 @@ def portable(path: str | Path) -> dict[str, str]:
     belongs to when a Python or Debian package installed it.
 
     "path" is relative to the project root, inside the package (site-packages for a Python
-    package; the file's name for a Debian one), `~/...` in the home folder, and absolute only
+    package; its folder and name for a Debian one), `~/...` in the home folder, and absolute only
     for a file elsewhere (which publishing refuses).
     """
     path = Path(path).resolve()

@@ -80,7 +80,7 @@ def test_the_home_folder_is_written_as_a_tilde() -> None:
 def test_a_debian_packages_file_is_named_by_the_package() -> None:
     where = locations.portable(FASHION_IDX)
     assert where["debian_package"] == "dataset-fashion-mnist"
-    assert where["path"] == FASHION_IDX.name and where["version"]
+    assert where["path"] == "fashion-mnist/train-images-idx3-ubyte.gz" and where["version"]
     assert locations.locate(where) == FASHION_IDX
     assert locations.describe(FASHION_IDX.parent).startswith(
         "the Debian package dataset-fashion-mnist ")
