@@ -124,14 +124,19 @@ def copy_code(manifest: dict[str, Any], folder: Path) -> str:
     (git archive) when the run's tree was clean, else as the working tree has them now."""
     git = manifest.get("git") or {}
     commit = git.get("commit")
+    state = "with uncommitted changes" if git.get("uncommitted_changes") else "of unknown state"
     if commit and git.get("uncommitted_changes") is False:
+        listed = subprocess.run(["git", "-C", str(artifacts.PROJECT_ROOT), "ls-tree",
+                                 "--name-only", commit, "--", *CODE],
+                                capture_output=True, text=True, timeout=60)
         archive = subprocess.run(
             ["git", "-C", str(artifacts.PROJECT_ROOT), "archive", "--format=tar", commit,
-             *CODE], capture_output=True, timeout=120)
-        if archive.returncode == 0:
+             *listed.stdout.split()], capture_output=True, timeout=120)
+        if listed.returncode == 0 and listed.stdout.strip() and archive.returncode == 0:
             with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
                 tar.extractall(folder, filter="data")
             return f"the code of commit {commit[:12]}, which made the run"
+        state = "which this checkout's history lacks"
     for name in CODE:
         source = artifacts.PROJECT_ROOT / name
         if source.is_dir():
@@ -139,8 +144,6 @@ def copy_code(manifest: dict[str, Any], folder: Path) -> str:
                 "__pycache__", "*.pyc", ".ipynb_checkpoints"))
         elif source.is_file():
             shutil.copy2(source, folder / name)
-    state = ("with uncommitted changes" if git.get("uncommitted_changes")
-             else "of unknown state")
     return (f"the working tree's code when packed (the run was made from commit "
             f"{(commit or 'unknown')[:12]} {state})")
 

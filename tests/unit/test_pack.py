@@ -1,6 +1,7 @@
 """`imgclf pack` on a made-up finished run: what the hand-in holds, and that it names no path
 of the machine that made it (tests/pipeline/test_handin_pack.py re-runs a real one)."""
 
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from test_locations import injected_notebook
 
 from helpers import artifacts, locations
 from helpers.runner import cli
-from helpers.runner.pack import CODE, pack_run
+from helpers.runner.pack import CODE, copy_code, pack_run
 
 
 def finished_run(tmp_path: Path, train_csv: Path) -> Path:
@@ -86,3 +87,16 @@ def test_the_pack_command_refuses_an_unfinished_run(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["pack", str(tmp_path)]) == 1
     assert "only a run the runner finished can be packed" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (artifacts.PROJECT_ROOT / ".git").exists(),
+                    reason="the project is not a git checkout")
+def test_the_code_of_a_clean_run_comes_from_its_commit(tmp_path: Path) -> None:
+    commit = artifacts.git_state()["commit"]
+    how = copy_code({"git": {"commit": commit, "uncommitted_changes": False}}, tmp_path)
+    assert how == f"the code of commit {commit[:12]}, which made the run"
+    committed = subprocess.run(["git", "-C", str(artifacts.PROJECT_ROOT), "show",
+                                f"{commit}:helpers/runner/pack.py"], capture_output=True,
+                               text=True, check=True).stdout
+    assert (tmp_path / "helpers" / "runner" / "pack.py").read_text() == committed
+    assert (tmp_path / "requirements.lock").is_file() and not list(tmp_path.rglob("*.pyc"))
