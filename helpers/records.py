@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from helpers import artifacts, catalog, onednn
+from helpers import artifacts, catalog, locations, onednn
 from helpers.catalog.networks import ARCHITECTURE_PARAMETERS
 from helpers.parameters import RunParameters
 
@@ -201,11 +201,23 @@ def save_dataset(run_dir: str | Path, dataset: Dataset) -> list[str]:
         name=dataset.name, class_names=list(dataset.class_names),
         image_shape=list(dataset.image_shape), train_images=int(len(dataset.y_train)),
         test_images=int(len(dataset.y_test)), source=dataset.source,
-        files=[{"path": str(path), "sha256": artifacts.file_sha256(path)}
+        # Each file by where it lives (project-relative, or the package that installed it),
+        # never by this machine's absolute path: the record is published and handed in.
+        files=[{**locations.portable(path), "sha256": artifacts.file_sha256(path)}
                for path in dataset.files],
         skipped=[dataclasses.asdict(skipped) for skipped in dataset.skipped],
         automatic=dataset.automatic))
     return [artifacts.DATASET_ARRAYS, DatasetRecord.FILE]
+
+
+def used_architecture(parameters: RunParameters) -> dict[str, Any]:
+    """The architecture parameters the run's network kind is built from (the catalog's
+    NetworkKind.parameters), with what the kind fixes itself: a setting it ignores is left
+    out, so model.json says only what is true of the network."""
+    kind = catalog.network(parameters.architecture)
+    names = [*ARCHITECTURE_PARAMETERS, *sorted(set(kind.parameters) - set(ARCHITECTURE_PARAMETERS))]
+    return kind.effective({name: getattr(parameters, name) for name in names
+                           if name == "architecture" or name in kind.parameters})
 
 
 def save_untrained_model(run_dir: str | Path, model: Any, parameter_counts: dict[str, int],
@@ -214,7 +226,7 @@ def save_untrained_model(run_dir: str | Path, model: Any, parameter_counts: dict
     """03's outputs: the untrained model and model.json; the names written. `built_layers`
     (the built model's layers) are recorded for the network kinds whose report reads them."""
     artifacts.save_with(artifacts.artifact_path(run_dir, artifacts.UNTRAINED_MODEL), model.save)
-    architecture = {name: getattr(parameters, name) for name in ARCHITECTURE_PARAMETERS}
+    architecture = used_architecture(parameters)
     if built_layers is not None and catalog.network(parameters.architecture).records_built_layers:
         architecture["built_layers"] = built_layers
     write_record(run_dir, from_parameters(

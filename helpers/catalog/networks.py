@@ -1,10 +1,10 @@
 """Every network kind the `architecture` parameter names, declared once: what builds it, which
 parameters it uses, and how the report names it and its regularization.
 
-The functions below read model.json's `architecture` record (every architecture parameter, used
-or not) through NetworkKind.effective, which applies what a kind fixes itself (vgg: two
-convolutions per block). The builders live in helpers.model and are named here as text, so
-that the ground imports no TensorFlow.
+The functions below read model.json's `architecture` record (the parameters the kind uses; a
+run recorded before that holds them all) through NetworkKind.effective, which applies what a
+kind fixes itself (vgg: two convolutions per block). The builders live in helpers.model and
+are named here as text, so that the ground imports no TensorFlow.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from helpers.catalog.layer_grammar import parse_layers
 from helpers.wording import NUMBER_WORDS, and_list, plural
 
 # The architecture parameters 03 builds from, whichever kind uses them; model.json records
-# them all, as they were.
+# those its kind uses (NetworkKind.parameters), in this order.
 ARCHITECTURE_PARAMETERS = ("architecture", "hidden_units", "layers", "conv_filters",
                            "kernel_size", "convs_per_block", "dense_units", "dropout_rate",
                            "batch_norm", "l2_weight", "model_file", "model_function")
@@ -144,8 +144,8 @@ def _layers_outline(architecture: Mapping[str, Any], classes: int) -> str:
 
 
 def _layers_regularization(architecture: Mapping[str, Any]) -> dict[str, str]:
-    """What the layer strings hold; model.json's dropout_rate, batch_norm and l2_weight are the
-    unused cnn/mlp parameters here."""
+    """What the layer strings hold (older runs' model.json also holds the cnn/mlp parameters
+    dropout_rate, batch_norm and l2_weight, which this network ignores)."""
     specs = parse_layers(list(architecture["layers"]))
     found: dict[str, str] = {}
     weighted = [spec for spec in specs if spec.l2 > 0]

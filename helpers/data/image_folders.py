@@ -23,6 +23,7 @@ import numpy as np
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
+from helpers import locations
 from helpers.data.core import Dataset, DatasetFormatError, Problems, stratified_indices
 from helpers.data.folder_listing import (
     IMAGE_SUFFIXES,
@@ -231,11 +232,12 @@ def load_folder_dataset(train_path: str | Path, test_path: str | Path | None = N
                                                    str(train_root_path))
         x_train, y_train, x_test, y_test = (x_all[train_rows], y_all[train_rows],
                                             x_all[test_rows], y_all[test_rows])
-        source = (f"{train_root_path} (test set: a stratified {test_fraction:g} of it, "
-                  f"seed {seed})")
+        source = (f"{locations.describe(train_root_path)} (test set: a stratified "
+                  f"{test_fraction:g} of it, seed {seed})")
     else:
         x_train, y_train = x_all, y_all
-        source = f"{train_root_path} and {test_root_path}"
+        source = (f"{locations.describe(train_root_path)} and "
+                  f"{locations.describe(test_root_path)}")
     # Checksumming thousands of images would cost more than loading them; a .zip is one file.
     archives = tuple(path for path in (train_root_path, test_root_path)
                      if path is not None and path.is_file())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import artifacts, catalog
+from helpers import artifacts, catalog, locations
 from helpers.catalog.datasets import CIFAR10_CLASSES, PublishedFiles
 from helpers.data.core import (
     Dataset,
@@ -100,7 +100,8 @@ def _load_from(name: str, directory: Path, npz_only: bool = False) -> Dataset | 
     idx_files = None if npz_only else find_idx_files(directory, IDX_FILES)
     if idx_files is not None:
         arrays = [read_idx(path) for path in idx_files]
-        return _checked(name, *arrays, files=idx_files, source=str(directory))
+        return _checked(name, *arrays, files=idx_files,
+                        source=locations.describe(directory))
     for npz_name in published_files(name).npz_names:
         if (directory / npz_name).is_file():
             return read_keras_npz(name, directory / npz_name)
@@ -115,7 +116,8 @@ def _download(name: str) -> Dataset:
         raise ValueError(f"Keras has no download for dataset {name!r}")
     (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, loader).load_data()
     return _checked(name, x_train, y_train.reshape(-1), x_test, y_test.reshape(-1), files=(),
-                    source=f"Keras download (cached in {KERAS_CACHE_DIR})")
+                    source="Keras download (cached in "
+                    f"{locations.describe(KERAS_CACHE_DIR)})")
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -171,7 +173,7 @@ def read_keras_npz(name: str, path: Path) -> Dataset:
         if isinstance(error, DatasetFormatError):
             raise
         raise DatasetFormatError(f"{path}: cannot be read as a .npz archive ({error})") from error
-    return _checked(name, *arrays, files=(path,), source=str(path))
+    return _checked(name, *arrays, files=(path,), source=locations.describe(path))
 
 
 class _ArraysOnlyUnpickler(pickle.Unpickler):
@@ -228,7 +230,7 @@ def read_cifar10_batches(directory: Path) -> Dataset:
     x_test, y_test = parts["test"][0]
     files = tuple(directory / name for name in CIFAR10_FILES)
     return _checked("cifar10", x_train, y_train, x_test, y_test, files=files,
-                    source=str(directory), class_names=class_names)
+                    source=locations.describe(directory), class_names=class_names)
 
 
 def _checked(name: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,

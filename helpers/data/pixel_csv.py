@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers import locations
 from helpers.data.core import (
     Dataset,
     DatasetFormatError,
@@ -242,12 +243,14 @@ def load_csv_dataset(train_path: str | Path, test_path: str | Path | None = None
         train_rows, test_rows = stratified_indices(y_all, test_fraction, seed, str(train.path))
         x_train, y_train, x_test, y_test = (x_all[train_rows], y_all[train_rows],
                                             x_all[test_rows], y_all[test_rows])
-        source = f"{train.path} (test set: a stratified {test_fraction:g} of it, seed {seed})"
+        source = (f"{locations.describe(train.path)} (test set: a stratified "
+                  f"{test_fraction:g} of it, seed {seed})")
         files: tuple[Path, ...] = (train.path,)
     else:
         x_train, y_train = x_all, y_all
         x_test, y_test = test.pixels.reshape(-1, *shape), test.labels
-        source, files = f"{train.path} and {test.path}", (train.path, test.path)
+        source = f"{locations.describe(train.path)} and {locations.describe(test.path)}"
+        files = (train.path, test.path)
     return Dataset(name=name, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
                    class_names=names, source=source, files=files)
 

@@ -74,9 +74,29 @@ def publish(run_dir: Path, name: str, seed_runs: Sequence[Path], keep_other_seed
     """Publish a finished run as a committed reference."""
     from helpers.runner.references import publish_reference
 
-    published = publish_reference(run_dir, name, other_seed_runs=tuple(seed_runs),
-                                  keep_other_seeds=keep_other_seeds)
+    try:
+        published = publish_reference(run_dir, name, other_seed_runs=tuple(seed_runs),
+                                      keep_other_seeds=keep_other_seeds)
+    except ValueError as error:  # seeds that differ, or a machine's paths left in its files
+        raise click.ClickException(str(error)) from error
     click.echo(f"reference: {published}")
+
+
+@cli.command(help="Pack a finished run as a hand-in a teacher can re-run: a folder (and a .zip "
+                  "of it) with the report, the executed notebooks, the parameters, the run's "
+                  "records, the helpers package, the lock, the data when small and a README. "
+                  "OUT_DIR defaults to reports/handins/<run name>.")
+@click.argument("run_dir", type=PATH)
+@click.argument("out_dir", type=PATH, required=False)
+def pack(run_dir: Path, out_dir: Path | None) -> None:
+    """Write the hand-in folder and its .zip."""
+    from helpers.runner.pack import pack_run
+
+    packed = pack_run(run_dir, out_dir)
+    for note in packed.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"hand-in: {packed.folder}")
+    click.echo(f"zip: {packed.archive}")
 
 
 @cli.command("refresh-notebooks",

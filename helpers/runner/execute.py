@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from helpers import artifacts, colab, parameters
-from helpers.data.datasets import PATH_PARAMETERS, load_arguments
+from helpers.data.datasets import load_arguments
 from helpers.parameters import ParameterError
 from helpers.records import MetricsRecord, read_record_if_present
-from helpers.runner import steps
+from helpers.runner import portable, steps
 from helpers.runner.exceptions import InputDataError, StepFailedError
 from helpers.runner.live import EpochTail
 from helpers.runner.manifest import write_manifest
@@ -132,7 +132,8 @@ def execute_notebook(notebook: Path, run_dir: Path, parameters: Mapping[str, Any
             # kernel is stopped at once: a graceful shutdown waits 1-2 s per notebook for
             # TensorFlow's threads to wind down (about 5 s of the notebooks' overhead).
             papermill.execute_notebook(
-                str(notebook), str(output), parameters={**parameters, "run_dir": str(run_dir)},
+                str(notebook), str(output),
+                parameters=portable.kernel_parameters(parameters, run_dir),
                 kernel_name="python3", progress_bar=False, cwd=str(notebooks_dir),
                 execution_timeout=cell_timeout, shutdown_kernel="immediate")
     except PapermillExecutionError as error:
@@ -149,6 +150,8 @@ def execute_notebook(notebook: Path, run_dir: Path, parameters: Mapping[str, Any
             f"{name} failed: its kernel died (killed, or out of memory: "
             f"try a smaller batch_size or max_train_images)\nThe executed notebook so far "
             f"is {output}; the kernel's log is {kernel_log}") from error
+    # The kernel needed this machine's paths; the notebook keeps them relative to the project.
+    portable.rewrite_injected(output, parameters, portable.run_dir_name(run_dir))
     return output
 
 
@@ -186,12 +189,10 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
     given.update({name: parameters.parse_override(value) for name, value in overrides})
     checked = parameters.validate(given)  # before any work, every problem at once
     declared = declared_parameters(notebooks_dir)
-    # Relative paths are meant from where the command was typed, not from notebooks/.
-    for name in PATH_PARAMETERS:
-        if given.get(name):
-            given[name] = str(Path(given[name]).resolve())
-    checked = checked.model_copy(update={name: given[name] for name in PATH_PARAMETERS
-                                         if name in given})
+    # Relative paths are meant from where the command was typed, not from notebooks/: the
+    # records keep them relative to the project root, the check loads the data by them.
+    given = portable.recorded_parameters(given)
+    checked = checked.model_copy(update=portable.absolute_data_paths(given))
     run_dir = (run_dir or new_run_dir(Path(parameters_file).stem)).resolve()
     parameters_by_step = {name: {key: value for key, value in given.items()
                                  if key in declared_names}
@@ -218,7 +219,8 @@ def run(parameters_file: Path, overrides: Sequence[tuple[str, str]], run_dir: Pa
             checked, Path(parameters_file), overrides, run_dir, notebooks_dir, cell_timeout, log)
     execute_steps(step_plan, parameters_by_step, run_dir, notebooks_dir, cell_timeout, log,
                   before_step)
-    write_manifest(run_dir, given, steps.read_state(run_dir), started_at)
+    write_manifest(run_dir, given, steps.read_state(run_dir), started_at, parameters_file,
+                   {name: given[name] for name, _ in overrides})
     from helpers.runner.report import build_report
 
     report = build_report(run_dir)

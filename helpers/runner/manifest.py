@@ -7,13 +7,30 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from helpers import artifacts
+from helpers import artifacts, locations
+from helpers import parameters as schema
 from helpers.records import DatasetRecord, TrainingRecord, read_record_if_present
 
 
+def parameters_file_name(parameters_file: str | Path | None) -> str | None:
+    """The params file as the manifest names it: relative to the project root, or by its name
+    alone when it lies elsewhere (a path on the user's machine would mean nothing to others)."""
+    if parameters_file is None:
+        return None
+    named = locations.project_path(parameters_file)
+    return Path(named).name if Path(named).is_absolute() else named
+
+
 def write_manifest(run_dir: Path, parameters: Mapping[str, Any],
-                   step_state: Mapping[str, Mapping[str, Any]], started_at: str) -> Path:
-    """manifest.json: what ran, on what, from which code and data, and how long each step took."""
+                   step_state: Mapping[str, Mapping[str, Any]], started_at: str,
+                   parameters_file: str | Path | None = None,
+                   overrides: Mapping[str, Any] | None = None) -> Path:
+    """manifest.json: what ran, on what, from which code and data, and how long each step took.
+
+    `parameters` are the ones given (the params file's and the -p overrides'), data paths
+    relative to the project root; `overrides` are the -p ones alone, so the command that made
+    the run can be written out again (helpers.runner.pack).
+    """
     dataset = read_record_if_present(run_dir, DatasetRecord)
     # The training kernel reported its devices; asking TensorFlow here again would cost
     # the runner a TensorFlow import.
@@ -23,8 +40,11 @@ def write_manifest(run_dir: Path, parameters: Mapping[str, Any],
     manifest = {
         "started_at": started_at,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "parameters_file": parameters_file_name(parameters_file),
+        "overrides": dict(overrides or {}),
         "parameters": dict(parameters),
-        "seed": parameters.get("seed"),
+        # A params file that leaves the seed out runs with the schema's default.
+        "seed": parameters.get("seed", schema.default("seed")),
         "git": artifacts.git_state(),
         "versions": artifacts.package_versions(),
         "machine": artifacts.machine_info([device for device in devices if device != "CPU"]),

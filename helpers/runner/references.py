@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from helpers import artifacts, parameters
+from helpers import artifacts, locations, parameters
 from helpers.records import MetricsRecord, TrainingRecord, read_record
 
 REFERENCE_DIR = artifacts.PROJECT_ROOT / "reports" / "reference"
@@ -81,6 +81,25 @@ def rerun_seed_summary(run_dir: Path, earlier: Path) -> dict:
             "median_seed": seed}
 
 
+class MachinePathError(ValueError):
+    """A run whose files name paths of the machine that made it cannot be published."""
+
+
+def refuse_machine_paths(staging: Path, run_dir: Path) -> None:
+    """The last guard: a reference holds no absolute path (a run records paths relative to
+    the project, data by its package); anything left stops the publish, naming it."""
+    found = locations.absolute_paths(staging)
+    if found:
+        shutil.rmtree(staging, ignore_errors=True)
+        shown = "\n  ".join(found[:10]) + (f"\n  ... and {len(found) - 10} more"
+                                             if len(found) > 10 else "")
+        raise MachinePathError(
+            f"{run_dir} cannot be published: its files hold {len(found)} absolute path(s) of "
+            f"this machine or a site-packages path:\n  {shown}\nRun it again with this "
+            "version of the runner (it records paths relative to the project), or move data "
+            "read from outside the project into data/")
+
+
 def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE_DIR,
                       other_seed_runs: tuple[Path, ...] = (), keep_other_seeds: bool = False,
                       ) -> Path:
@@ -111,6 +130,7 @@ def publish_reference(run_dir: Path, name: str, references_dir: Path = REFERENCE
     if summary:
         metrics = artifacts.read_json(staging / artifacts.METRICS)
         artifacts.write_json(staging / artifacts.METRICS, {**metrics, "seeds": summary})
+    refuse_machine_paths(staging, Path(run_dir))
     # Swap whole folders so a failure never leaves half an old and half a new reference.
     retired = references_dir / f".{name}.retired"
     shutil.rmtree(retired, ignore_errors=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import artifacts
+from helpers import artifacts, locations
 
 STEPS_STATE = "steps.json"
 STARTED, COMPLETED = "started", "completed"
@@ -67,9 +67,11 @@ def _dataset_file_checksums(run_dir: Path) -> list[str]:
     info_path = artifacts.artifact_path(run_dir, artifacts.DATASET_INFO)
     if not info_path.is_file():
         return []
-    files = artifacts.read_json(info_path).get("files", [])
-    return [artifacts.file_sha256(file["path"]) if Path(file["path"]).is_file() else "missing"
-            for file in files]
+    # dataset.json names each file portably (project-relative, or by its package): found
+    # again on this machine to see whether it changed.
+    found = [locations.locate(file) for file in artifacts.read_json(info_path).get("files", [])]
+    return [artifacts.file_sha256(path) if path is not None and path.is_file() else "missing"
+            for path in found]
 
 
 def parameter_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

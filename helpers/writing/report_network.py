@@ -22,8 +22,8 @@ def unused_parameters(architecture: str) -> frozenset[str]:
 def network_regularization(architecture: Mapping[str, Any]) -> dict[str, str]:
     """The regularization this network has: 'L2', 'dropout', 'batch normalization' -> where.
 
-    For architecture "layers" only the layer strings count: model.json also records the
-    cnn/mlp parameters (dropout_rate, batch_norm, l2_weight), which that network ignores.
+    For architecture "layers" only the layer strings count (an older run's model.json also
+    records the cnn/mlp parameters dropout_rate, batch_norm and l2_weight, which it ignores).
     """
     kind = catalog.network(architecture["architecture"])
     return kind.regularization(kind.effective(architecture))

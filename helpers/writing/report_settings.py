@@ -73,7 +73,7 @@ def _data_text(records: RunRecords) -> str:
     names = [Path(file["path"]).name for file in dataset.files]
     if not names:  # image folders: their paths are in the source text
         names = ["/".join(Path(path).parts[-2:])
-                 for path in re.findall(r"(/[^\s;()]+)", dataset.source)]
+                 for path in re.findall(r"([^\s;()]*/[^\s;()]+)", dataset.source)]
     entry = catalog.DATASETS.get(dataset.name)
     title = entry.source_title if entry and entry.source_title else dataset_title(dataset.name)
     return f"{title}: {wording.and_list(names)}" if names else title

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import artifacts, parameters, records
+from helpers import artifacts, catalog, parameters, records
 
 # Every parameter a record holds set away from its default, so a copy from the wrong one shows.
 PARAMETERS = parameters.validate({
@@ -66,10 +66,23 @@ def test_preprocess_and_model_json_hold_the_parameters(tmp_path: Path) -> None:
         "validation_images": 2, "test_images": 5, "pixel_scale": 255.0}
     assert artifacts.read_json(tmp_path / records.ModelRecord.FILE) == {
         "parameters": {"total": 10}, "compute_dtype_policy": "float32", "seed": 7,
-        "architecture": {"architecture": "mlp", "hidden_units": [64], "layers": None,
-                         "conv_filters": [32, 64], "kernel_size": 3, "convs_per_block": 1,
-                         "dense_units": 128, "dropout_rate": 0.5, "batch_norm": False,
-                         "l2_weight": 0.01, "model_file": None, "model_function": "build_model"}}
+        "architecture": {"architecture": "mlp", "hidden_units": [64], "dropout_rate": 0.5,
+                         "batch_norm": False, "l2_weight": 0.01}}
+
+
+def test_model_json_holds_only_the_settings_its_network_kind_uses() -> None:
+    layers = ["conv 32 3x3 relu", "maxpool 2", "flatten", "dense 64 relu", "dropout 0.25"]
+    written = records.used_architecture(parameters.validate(
+        {"architecture": "layers", "layers": layers}))
+    # Assignment B's model.json said dropout_rate 0.3 and batch_norm true: the cnn's template
+    # values, which a network written layer by layer never reads.
+    assert written == {"architecture": "layers", "layers": layers}
+    cnn = records.used_architecture(parameters.validate({"architecture": "cnn"}))
+    assert set(cnn) == {"architecture", *catalog.network("cnn").parameters}
+    assert "hidden_units" not in cnn and "layers" not in cnn
+    # vgg fixes two convolutions per block itself: the record says so.
+    vgg = records.used_architecture(parameters.validate({"architecture": "vgg"}))
+    assert vgg["convs_per_block"] == 2 and "hidden_units" not in vgg
 
 
 def test_a_record_field_named_after_a_parameter_is_filled_from_it() -> None:

@@ -74,8 +74,8 @@ def train_only_regularizers(architecture: Mapping[str, Any],
     """Dropout in the network and augmentation, in words, from model.json and training's
     augmentation (a dict or helpers.data.input_pipeline.Augmentation).
 
-    model.json records every architecture parameter, used or not: the network kind's catalog
-    entry says which dropout counts (for `layers` only its dropout entries).
+    The network kind's catalog entry says which dropout counts (for `layers` only its dropout
+    entries; older runs' model.json holds every architecture parameter, used or not).
     """
     if dataclasses.is_dataclass(augmentation) and not isinstance(augmentation, type):
         augmentation = dataclasses.asdict(augmentation)
