@@ -54,6 +54,10 @@ class DatasetRecord(Record):
     # parameters given as "auto" with the value chosen and why.
     skipped: list[dict[str, Any]] = []
     automatic: dict[str, str] = {}
+    # Images per class, in class order: the label distribution the report states. Runs made
+    # before it was recorded lack it.
+    train_class_counts: list[int] = []
+    test_class_counts: list[int] = []
 
 
 class PreprocessRecord(Record):
@@ -206,8 +210,15 @@ def save_dataset(run_dir: str | Path, dataset: Dataset) -> list[str]:
         files=[{**locations.portable(path), "sha256": artifacts.file_sha256(path)}
                for path in dataset.files],
         skipped=[dataclasses.asdict(skipped) for skipped in dataset.skipped],
-        automatic=dataset.automatic))
+        automatic=dataset.automatic,
+        train_class_counts=_class_counts(dataset.y_train, len(dataset.class_names)),
+        test_class_counts=_class_counts(dataset.y_test, len(dataset.class_names))))
     return [artifacts.DATASET_ARRAYS, DatasetRecord.FILE]
+
+
+def _class_counts(labels: np.ndarray, classes: int) -> list[int]:
+    return [int(count) for count in np.bincount(np.asarray(labels, dtype=np.int64),
+                                                minlength=classes)]
 
 
 def used_architecture(parameters: RunParameters) -> dict[str, Any]:

@@ -114,9 +114,9 @@ def _one_surprise(runs: pd.DataFrame, folder: Path, variant: str, feature: str,
     lines = surprises.surprise_lines(feature, variant,
                                      f"had a mean test accuracy {difference.sentence()}",
                                      changes, gap_small=True)
-    if feature == "augmentation" and given.get("augment_flip"):
-        data = artifacts.read_arrays(artifacts.artifact_path(folder.parent,
-                                                             artifacts.DATASET_ARRAYS))
+    arrays = artifacts.artifact_path(folder.parent, artifacts.DATASET_ARRAYS)
+    if feature == "augmentation" and given.get("augment_flip") and arrays.is_file():
+        data = artifacts.read_arrays(arrays)
         info = artifacts.read_json(artifacts.artifact_path(folder.parent, artifacts.DATASET_INFO))
         asymmetry = surprises.left_right_asymmetry(data["x_train"], data["y_train"],
                                                    info["class_names"])

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from helpers import artifacts, wording
 from helpers.records import MetricsRecord, read_record
 from helpers.writing import brief_comparisons
@@ -58,13 +56,14 @@ def _runtime(records: RunRecords, runs: object) -> str:
 
 def _data(records: RunRecords, run_dir: Path) -> str:
     split, dataset = records.preprocess, records.dataset
-    arrays = artifacts.read_arrays(artifacts.artifact_path(run_dir, artifacts.DATASET_ARRAYS))
-    counts = np.bincount(arrays["y_train"], minlength=len(dataset.class_names))
+    counts = dataset.train_class_counts
+    per_class = (f"training images per class from {min(counts):,} to {max(counts):,}; "
+                 if counts else "")
     left_out = "; ".join(f"{entry['count']:,} {entry.get('description', entry.get('reason'))}"
                          for entry in dataset.skipped) or "nothing"
     return (f"{dataset.train_images + dataset.test_images:,} images of "
-            f"{len(dataset.class_names)} classes; training images per class from "
-            f"{counts.min():,} to {counts.max():,}; split {split.train_images:,} training / "
+            f"{len(dataset.class_names)} classes; {per_class}split {split.train_images:,} "
+            "training / "
             f"{split.validation_images:,} validation (a stratified "
             f"{wording.percent(split.val_fraction)} of the training images) / "
             f"{split.test_images:,} test; left out while reading: "

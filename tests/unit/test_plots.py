@@ -87,7 +87,8 @@ def test_every_saved_figure_has_a_caption_and_alt_text() -> None:
                         for cell in nbformat.read(path, as_version=4).cells)
     saved = set(re.findall(r"""figure_path\(run_dir, ["'](\w+)["']\)""", sources))
     assert saved == {"samples", "class_distribution", "training_curves", "predictions",
-                     "confusion_counts", "confusion_normalized", "misclassified"}
+                     "confusion_counts", "confusion_normalized", "misclassified",
+                     "comparison_curves"}
     assert saved <= set(plots.FIGURE_TEXTS)
     for name, text in plots.FIGURE_TEXTS.items():
         assert "\n" not in text.caption and text.caption.endswith("."), name

@@ -78,7 +78,9 @@ def test_only_the_differing_parameters_are_columns(three_runs: list[Path]) -> No
     table = leaderboard.build(three_runs)
     assert list(table.columns) == [
         "rank", "run", "dropout_rate", "batch_norm", "validation_accuracy", "test_accuracy",
-        "f1_macro", "test_loss", "epochs_run", "train_seconds", "best_epoch", "run_dir"]
+        "f1_macro", "test_loss", "epochs_run", "train_seconds", "best_epoch",
+        "highest_validation_accuracy", "final_validation_accuracy", "seconds_per_epoch",
+        "run_dir"]
     # A parameter left out of a run's file is at its default, the same as one written out.
     assert list(table["batch_norm"]) == [True, False, True]
     assert list(table["dropout_rate"]) == [0.3, 0.3, 0.5]

@@ -231,7 +231,7 @@ def test_a_retried_point_resumes_its_run_directory(tmp_path: Path,
 
     monkeypatch.setattr(execute, "run", run)
     monkeypatch.setattr(leaderboard, "run_result", lambda run_dir: leaderboard.RunResult(
-        0.9, None, None, None, 1, 1.0, 1))
+        0.9, None, None, None, 1, 1.0, 1, 0.9, 0.9, 1.0))
     spec = sweep_worker.SweepSpec("sweep", tmp_path / "sweep", url, tuple(sweep_points))
     sweep_worker.work(spec, lambda *args, **kwargs: None)
     sweep_dir = tmp_path / "sweep"
