@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from helpers import catalog, wording
-from helpers.writing import observations
+from helpers.writing import activations, observations
 
 if TYPE_CHECKING:  # TensorFlow only where a network is described: 01 and 08 never load it
     from helpers.backend import keras
@@ -115,7 +115,7 @@ def network_kind(model: keras.Model) -> str:
     return "a multilayer perceptron (MLP): dense layers only, no convolutions"
 
 
-def _convolutions(convs: Sequence[keras.layers.Layer]) -> str:
+def _convolutions(convs: Sequence[keras.layers.Layer], activation: str) -> str:
     filters = ", ".join(str(layer.filters) for layer in convs)
     windows = sorted({_times(layer.kernel_size) for layer in convs})
     paddings = sorted({layer.padding for layer in convs})
@@ -124,7 +124,8 @@ def _convolutions(convs: Sequence[keras.layers.Layer]) -> str:
                "convolution." if paddings == ["valid"] else
                "Padding 'same' keeps the border, 'valid' drops it.")
     return (f"**Convolutions** ({len(convs)} layer{'s' if len(convs) > 1 else ''}, {filters} "
-            f"filters of {' and '.join(windows)} pixels, ReLU): each filter slides over the "
+            f"filters of {' and '.join(windows)} pixels, {activation}): each filter slides "
+            "over the "
             "image and responds to one local pattern (an edge, a corner, a texture) wherever "
             "it appears, so the same few weights serve the whole image; later layers combine "
             f"the earlier layers' patterns into larger parts. {padding}")
@@ -157,12 +158,13 @@ def _flatten(incoming: Sequence[int], after_convolutions: bool) -> str:
 
 
 def _dense_and_dropout(hidden: Sequence[keras.layers.Layer],
-                       dropouts: Sequence[keras.layers.Layer]) -> list[str]:
+                       dropouts: Sequence[keras.layers.Layer], activation: str) -> list[str]:
     lines = []
     if hidden:
         plural = len(hidden) > 1
         lines.append(f"**Dense** layer{'s' if plural else ''} of "
                      f"{', '.join(str(layer.units) for layer in hidden)} neurons "
+                     f"({activation}) "
                      f"connect{'' if plural else 's'} every input value to every neuron and "
                      f"combine{'' if plural else 's'} them to decide the class.")
     if dropouts:
@@ -189,13 +191,19 @@ def layer_explanations(model: keras.Model) -> list[str]:
     image = tuple(int(size) for size in model.inputs[0].shape[1:])
     lines = ["**Rescaling** multiplies the raw 0-255 pixels by 1/255 (see 02_preprocess), so "
              "the model takes raw images everywhere it is used."]
-    lines += [_convolutions(convs)] if convs else []
+    used = activations.hidden_activations(model)
+    lines += [_convolutions(convs, activations.name_of(
+        [(layer, name) for layer, name in used if layer in convs]))] if convs else []
     lines += [_pooling(pools, image)] if pools else []
     lines += [_batch_normalization(stack, norms)] if norms else []
     if flatten is not None:
         lines.append(_flatten(_shape(stack[flatten - 1]) if flatten > 0 else image, bool(convs)))
     lines += _dense_and_dropout(dense[:-1], [layer for layer in stack
-                                             if isinstance(layer, layers.Dropout)])
+                                             if isinstance(layer, layers.Dropout)],
+                                activations.name_of([(layer, name) for layer, name in used
+                                                     if layer in dense]))
+    explained = activations.explanation(model)
+    lines += [explained] if explained else []
     factors = _l2_factors(model)
     if factors:
         shown = ", ".join(sorted({f"{factor:g}" for factor in factors}))
@@ -221,8 +229,12 @@ def largest_layer(model: keras.Model) -> str:
     else:
         how = type(layer).__name__
     return (f"The largest layer is **{layer.name}** ({how}): {count:,} of the network's "
-            f"{total:,} parameters ({count / total:.0%}). A convolution shares its few weights "
-            "across the whole image; a dense layer has one weight per input and unit.")
+            f"{total:,} parameters ({count / total:.0%}). " + (
+                "A convolution shares its few weights across the whole image; a dense layer "
+                "has one weight per input and unit." if any(
+                    isinstance(layer, layers.Conv2D) for layer in stack) else
+                "A dense layer has one weight per input and unit: nothing is shared across "
+                "the image."))
 
 
 def training_settings(learning_rate: float, lr_schedule: str, label_encoding: str,

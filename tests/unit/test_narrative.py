@@ -88,3 +88,54 @@ def test_look_alike_classes_are_this_datasets() -> None:
     assert "4 and 9" in narrative.look_alike_classes("mnist_5k", [str(d) for d in range(10)])
     assert "shirt" in narrative.look_alike_classes("csv", ["T-shirt/top", "Trouser", "Shirt"])
     assert "shirt" not in narrative.look_alike_classes("folder", ["cat", "dog"])
+
+
+LENET5 = ["conv 6 5x5 tanh same", "avgpool 2x2", "conv 16 5x5 tanh", "avgpool 2x2", "flatten",
+          "dense 120 tanh", "dense 84 tanh"]
+
+
+def _layers_network(layers: list[str]):
+    return networks.build_model((28, 28, 1), 10, parameters.validate(
+        {"architecture": "layers", "layers": layers}))
+
+
+def test_a_tanh_network_is_described_with_tanh_never_relu() -> None:
+    """LeNet-5 written as layers: the report said '(2 layers, 6, 16 filters of 5x5, ReLU)'."""
+    text = "\n".join(narrative.layer_explanations(_layers_network(LENET5)))
+    assert "**Convolutions** (2 layers, 6, 16 filters of 5×5 pixels, tanh)" in text
+    assert "**Dense** layers of 120, 84 neurons (tanh)" in text
+    assert "**Activation**: **tanh** (`tanh(x)`, every value squashed into (−1, 1)) after 2 " \
+           "convolutions and 2 hidden dense layers." in text
+    assert "ReLU" not in text and "relu" not in text
+
+
+def test_each_activation_is_named_where_it_acts() -> None:
+    """The cnn's dense layer is linear with its ReLU in an Activation layer after batch norm;
+    a linear dense layer written as such is said to have none."""
+    default = "\n".join(narrative.layer_explanations(built("params/default.yaml")))
+    assert "**ReLU** (`max(0, x)`, negative values to zero) after 2 convolutions and 1 hidden " \
+           "dense layer." in default
+    mixed = "\n".join(narrative.layer_explanations(_layers_network(
+        ["conv 8 3x3 sigmoid", "flatten", "dense 32 linear", "dense 16 elu"])))
+    assert "**sigmoid** (`1 / (1 + e^−x)`, every value squashed into (0, 1)) after 1 " \
+           "convolution; none after 1 hidden dense layer (linear" in mixed
+    assert "**ELU** (`x` above zero, `e^x − 1` below) after 1 hidden dense layer" in mixed
+
+
+def test_an_mlp_is_not_told_that_a_convolution_shares_its_weights() -> None:
+    mlp = narrative.largest_layer(built("params/assignments/d_fashion_mlp.yaml"))
+    assert "convolution" not in mlp.lower() and "nothing is shared across the image" in mlp
+    assert "A convolution shares its few weights" in narrative.largest_layer(
+        built("params/default.yaml"))
+
+
+def test_the_catalog_names_a_layers_network_s_real_activation() -> None:
+    """The settings table and 08's phrase spell each entry out, defaults included."""
+    from helpers import catalog
+
+    architecture = {"architecture": "layers", "layers": [*LENET5[:4], "flatten", "dense 64"]}
+    kind = catalog.network_of(architecture)
+    assert kind.outline(architecture, 3) == (
+        "written layer by layer: conv 6 5x5 tanh same → avgpool 2 → conv 16 5x5 tanh valid → "
+        "avgpool 2 → flatten → dense 64 relu → a softmax output over 3 classes")
+    assert "conv 6 5x5 tanh same; avgpool 2" in kind.describe(architecture)
