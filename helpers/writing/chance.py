@@ -105,8 +105,8 @@ def sentence(level: AtChance) -> str:
     else:
         measured = (f"its lowest validation loss, {level.loss:.4f} at epoch {level.epoch},"
                     if level.epoch is not None else f"its test loss, {level.loss:.4f},")
-        loss = (f"{measured} is ln {classes} = {uniform:.4f}, the loss of giving each of the "
-                f"{classes} classes the same probability, {guess}"
+        loss = (f"{measured} is about ln {classes} = {uniform:.4f}, the loss of giving each of "
+                f"the {classes} classes the same probability, {guess}"
                 if level.loss <= uniform * (1 + UNIFORM_CLOSE) else
                 f"{measured} is above ln {classes} = {uniform:.4f}, the loss of giving every "
                 "class the same probability: it does worse than that uniform guess")

@@ -54,8 +54,8 @@ def test_a_loss_above_ln_classes_or_not_a_number_is_chance_too() -> None:
 
 def test_the_sentence_says_plainly_that_the_model_did_not_learn() -> None:
     assert chance.sentence(chance.from_history(AT_CHANCE, 3)) == (
-        "**The model did not learn**: its lowest validation loss, 1.0988 at epoch 2, is ln 3 = "
-        "1.0986, the loss of giving each of the 3 classes the same probability, 1/3 = 0.3333, "
+        "**The model did not learn**: its lowest validation loss, 1.0988 at epoch 2, is about ln "
+        "3 = 1.0986, the loss of giving each of the 3 classes the same probability, 1/3 = 0.3333, "
         "and validation accuracy there was 0.3344, what guessing scores (one in 3).")
 
 
