@@ -125,8 +125,8 @@ def what_to_check(learning_rate: float | None = None, epochs: int | None = None)
     rate = f", {wording.number(learning_rate)} here" if learning_rate is not None else ""
     ran = f", {epochs} here" if epochs is not None else ""
     return [f"Check the learning rate (learning_rate{rate}): too high and the steps overshoot "
-            "until every image gets the same probabilities; too low and the weights barely "
-            "move. Try it ten times lower and ten times higher.",
+            "until the loss blows up or every image gets the same probabilities; too low and "
+            "the weights barely move. Try it ten times lower and ten times higher.",
             "Check the labels: shuffled or wrong labels (a CSV's label column, images in the "
             "wrong folders) leave nothing to learn; 01's sample images per class show them.",
             "Check the input: images should reach the first layer scaled to [0, 1] (the "
