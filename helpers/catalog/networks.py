@@ -15,7 +15,7 @@ from importlib import import_module
 from pathlib import PurePath
 from typing import Any
 
-from helpers.catalog.layer_grammar import parse_layers
+from helpers.catalog.layer_grammar import parse_layers, spelling
 from helpers.wording import NUMBER_WORDS, and_list, plural
 
 # The architecture parameters 03 builds from, whichever kind uses them; model.json records
@@ -133,14 +133,20 @@ def _mlp_outline(architecture: Mapping[str, Any], classes: int) -> str:
            "classes"
 
 
-# layers: written out entry by entry; only its layer strings count.
+# layers: written out entry by entry; only its layer strings count, each shown in the
+# grammar's own words, so the activation, window and padding it was built with are named
+# even where the params file left them to their defaults.
+def _layer_spellings(architecture: Mapping[str, Any]) -> list[str]:
+    return [spelling(spec) for spec in parse_layers(list(architecture["layers"]))]
+
+
 def _layers_phrase(architecture: Mapping[str, Any]) -> str:
-    return f"the network written out layer by layer ({'; '.join(architecture['layers'])})"
+    return f"the network written out layer by layer ({'; '.join(_layer_spellings(architecture))})"
 
 
 def _layers_outline(architecture: Mapping[str, Any], classes: int) -> str:
-    return (f"written layer by layer: {' → '.join(architecture['layers'])} → a softmax output "
-            f"over {classes} classes")
+    return (f"written layer by layer: {' → '.join(_layer_spellings(architecture))} → a softmax "
+            f"output over {classes} classes")
 
 
 def _layers_regularization(architecture: Mapping[str, Any]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers import artifacts, catalog, parameters, wording
@@ -24,7 +25,7 @@ from helpers.records import (
     TrainingRecord,
     read_record,
 )
-from helpers.writing import curve_diagnosis, narrative, observations
+from helpers.writing import chance, curve_diagnosis, narrative, observations
 
 # How the brief's figures are named in `reported_metrics`, and in the headline table.
 METRIC_LABELS = {"test_accuracy": "accuracy", "test_loss": "loss (cross-entropy)",
@@ -45,6 +46,7 @@ class RunFigures:
     metrics: MetricsRecord
     history: pd.DataFrame
     pairs: pd.DataFrame
+    top_probabilities: np.ndarray | None = None  # each test image's highest probability
 
 
 def read_run(run_dir: str | Path) -> RunFigures:
@@ -52,9 +54,12 @@ def read_run(run_dir: str | Path) -> RunFigures:
     history = pd.read_csv(artifacts.require(run_dir, artifacts.HISTORY, "04_train"))
     pairs = pd.read_csv(artifacts.require(run_dir, CONFUSED_PAIRS_FILE, "06_misclassifications"),
                         dtype={"true class": str, "predicted as": str})  # digits stay names
+    predictions = artifacts.read_arrays(artifacts.require(run_dir, artifacts.PREDICTIONS,
+                                                          "05_evaluate"))
     return RunFigures(read_record(run_dir, DatasetRecord), read_record(run_dir, PreprocessRecord),
                       read_record(run_dir, ModelRecord), read_record(run_dir, TrainingRecord),
-                      read_record(run_dir, MetricsRecord), history, pairs)
+                      read_record(run_dir, MetricsRecord), history, pairs,
+                      predictions["probabilities"].max(axis=1))
 
 
 def network_description(architecture: Mapping) -> str:
@@ -140,19 +145,20 @@ def limits(figures: RunFigures, subject: observations.Subject) -> list[str]:
     metrics, shape = figures.metrics, figures.dataset.image_shape
     margin = wording.accuracy_interval(metrics.test_accuracy, metrics.test_images)
     weakest = min(metrics.per_class.items(), key=lambda item: (item[1]["recall"], item[0]))
+    learned = chance.from_history(figures.history, len(metrics.class_names)) is None
     lines = [f"One test set of {metrics.test_images:,} {subject.plural}: its accuracy "
              f"{metrics.test_accuracy:.4f} is known to about ±{margin:.4f} (95% interval), so "
              f"differences between runs smaller than {wording.points(margin)} are noise.",
-             f"{weakest[0]} stays the weak spot: recall {weakest[1]['recall']:.3f}, about one "
-             f"in {max(round(1 / max(1 - weakest[1]['recall'], 1e-9)), 1)} missed."]
-    if not figures.pairs.empty:
+             f"{weakest[0]} stays the weak spot: recall {weakest[1]['recall']:.3f}, "
+             f"{observations.missed(weakest[1]['recall'])}."]
+    if learned and observations.top_pair_stands_out(figures.pairs, metrics.confusion_matrix,
+                                                      metrics.class_names):
         top = figures.pairs.iloc[0]
         lines.append(f"Its most frequent mistake, {top['true class']} taken for "
                      f"{top['predicted as']} ({top['images']} times), is between classes that "
                      f"look alike at {shape[0]}×{shape[1]} pixels; the model sees nothing else.")
-    lines.append(f"It only knows {len(metrics.class_names)} classes and {shape[0]}×{shape[1]} "
-                 f"{'grayscale' if shape[-1] == 1 else 'colour'} inputs like its training "
-                 "images: anything else still gets one of these classes, often confidently.")
+    lines.append(observations.other_inputs(len(metrics.class_names), shape,
+                                           figures.top_probabilities))
     if figures.dataset.name == "mnist_5k":
         lines.append(f"The data is the 5,000-digit MNIST subset, not full MNIST: "
                      f"{figures.split.train_images:,} training, "
@@ -172,15 +178,17 @@ def future_work(figures: RunFigures, subject: observations.Subject) -> list[str]
     mistakes suggest."""
     kind = catalog.network_of(figures.model.architecture)
     architecture = kind.effective(figures.model.architecture)
-    steps = list(curve_diagnosis.diagnose_recorded(figures.history, figures.model, figures.training,
-                                          figures.split.validation_images).next_steps)
+    steps = list(_diagnosis(figures).next_steps)
+    if chance.from_history(figures.history, len(figures.dataset.class_names)):
+        return steps  # the checks: a network change means nothing before the model learns
     if kind.suggests_convolutions:
         steps.append("Use convolutions (architecture): a dense network sees pixels, not "
                      "shapes, and cannot reuse what it learns in one place of the image.")
     elif "batch_norm" in kind.parameters and not architecture.get("batch_norm"):
         steps.append("Add batch normalization (batch_norm): it steadies training at the same "
                      "learning rate.")
-    if not figures.pairs.empty:
+    if observations.top_pair_stands_out(figures.pairs, figures.metrics.confusion_matrix,
+                                        figures.metrics.class_names):
         top = figures.pairs.iloc[0]
         network = kind.wider_network(architecture)
         steps.append(f"Attack the {top['true class']} / {top['predicted as']} confusion: "
@@ -188,6 +196,15 @@ def future_work(figures: RunFigures, subject: observations.Subject) -> list[str]
     steps.append("Repeat with two more seeds (seed) and report the mean and spread, and "
                  "measure one change at a time on validation.")
     return steps
+
+
+def _diagnosis(figures: RunFigures) -> curve_diagnosis.Diagnosis:
+    """The curves' diagnosis, or for a model left at chance the plain statement and checks."""
+    return chance.unless_learned(
+        curve_diagnosis.diagnose_recorded(figures.history, figures.model, figures.training,
+                                          figures.split.validation_images),
+        figures.history, len(figures.dataset.class_names), figures.training.learning_rate,
+        figures.training.epochs_run)
 
 
 def how_computed(figures: RunFigures) -> list[str]:
@@ -218,8 +235,7 @@ def how_computed(figures: RunFigures) -> list[str]:
 def what_worked(figures: RunFigures, subject: observations.Subject,
                 sweep: pd.DataFrame | None = None) -> list[str]:
     """The run's own evidence of what helped and what did not, then a sweep's, if given."""
-    lines = list(curve_diagnosis.diagnose_recorded(figures.history, figures.model, figures.training,
-                                          figures.split.validation_images).observations)
+    lines = list(_diagnosis(figures).observations)
     lines += observations.per_class(figures.metrics.per_class, subject)
     if sweep is not None:
         lines += [f"Sweep: {line}" for line in sweep_effects(sweep)]

@@ -18,9 +18,18 @@ import pandas as pd
 
 from helpers import catalog, wording
 from helpers.catalog import Subject
+from helpers.writing import chance
 
 # A mistake made with at least this probability is a "confident" one.
 CONFIDENT = 0.9
+# A model answers "often confidently" when at least this share of its test predictions reach
+# CONFIDENT.
+OFTEN = 0.5
+# A confused pair stands out, and so shows two classes that look alike, when its count is at
+# least STANDS_OUT times what the true class's mistakes would give it if they fell on the other
+# classes as often as those are predicted overall, and at least MIN_PAIR images.
+STANDS_OUT = 2.0
+MIN_PAIR = 5
 
 
 def subject(dataset: str, class_names: Sequence[str]) -> Subject:
@@ -108,23 +117,86 @@ def confused_pairs(pairs: pd.DataFrame, mistakes: int, shown: int = 3) -> list[s
 
 def mistakes(true_labels: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str],
              subject_: Subject) -> list[str]:
-    """How many mistakes, how confident they were, and the class most often predicted wrongly."""
+    """How many mistakes, how confident they were, and the class most often predicted wrongly;
+    for a model left at chance, that it did not learn instead."""
     predicted = probabilities.argmax(axis=1)
     wrong = predicted != true_labels
     count = int(wrong.sum())
     if count == 0:
         return [f"All {len(true_labels):,} test {subject_.plural} were classified correctly."]
+    lines = [f"{count:,} of {len(true_labels):,} test {subject_.plural} were misclassified "
+             f"({count / len(true_labels):.1%})."]
+    level = chance.from_predictions(true_labels, probabilities)
+    if level is not None:
+        return lines + [chance.sentence(level) + " Its mistakes say nothing about which "
+                        "images or classes are hard; 04 and 08 say what to check."]
     confidence = probabilities[np.flatnonzero(wrong), predicted[wrong]]
     confident = int((confidence >= CONFIDENT).sum())
     wrong_as = np.bincount(predicted[wrong], minlength=len(class_names))
-    return [f"{count:,} of {len(true_labels):,} test {subject_.plural} were misclassified "
-            f"({count / len(true_labels):.1%}).",
-            f"{confident:,} of those mistakes ({confident / count:.0%}) were made with at "
-            f"least {CONFIDENT:.0%} confidence: there the model is sure and wrong, which "
-            "usually means the image is ambiguous or its label is questionable rather than "
-            "that the model is hesitant.",
-            f"The class most often predicted wrongly is **{class_names[int(wrong_as.argmax())]}** "
-            f"({int(wrong_as.max())} wrong predictions)."]
+    if confident:
+        lines.append(f"{confident:,} of those mistakes ({confident / count:.0%}) were made with "
+                     f"at least {CONFIDENT:.0%} confidence: there the model is sure and wrong, "
+                     "which usually means the image is ambiguous or its label is questionable "
+                     "rather than that the model is hesitant.")
+    else:
+        lines.append(f"None of those mistakes was made with {CONFIDENT:.0%} confidence or more "
+                     f"(the most confident: {confidence.max():.0%}): where the model is wrong, "
+                     "it hesitates.")
+    return lines + [f"The class most often predicted wrongly is "
+                    f"**{class_names[int(wrong_as.argmax())]}** ({int(wrong_as.max())} wrong "
+                    "predictions)."]
+
+
+def pair_stands_out(confusion: np.ndarray | Sequence[Sequence[int]], true_index: int,
+                    predicted_index: int) -> bool:
+    """Whether images of one class are taken for another well above chance: more often than
+    that class's mistakes would land there if they fell as the model's predictions do."""
+    confusion = np.asarray(confusion, dtype=float)
+    mistakes_ = confusion[true_index].sum() - confusion[true_index, true_index]
+    predicted = confusion.sum(axis=0)
+    elsewhere = predicted.sum() - predicted[true_index]
+    if mistakes_ == 0 or elsewhere == 0:
+        return False
+    expected = mistakes_ * predicted[predicted_index] / elsewhere
+    count = confusion[true_index, predicted_index]
+    return bool(count >= MIN_PAIR and count >= STANDS_OUT * expected)
+
+
+def top_pair_stands_out(pairs: pd.DataFrame, confusion: Sequence[Sequence[int]],
+                        class_names: Sequence[str]) -> bool:
+    """pair_stands_out for the first row of a most-confused-pairs table (06's)."""
+    names = [str(name) for name in class_names]
+    if pairs.empty or len(confusion) != len(names):
+        return False
+    top = pairs.iloc[0]
+    if str(top["true class"]) not in names or str(top["predicted as"]) not in names:
+        return False
+    return pair_stands_out(confusion, names.index(str(top["true class"])),
+                           names.index(str(top["predicted as"])))
+
+
+def often_confident(top_probabilities: np.ndarray | None) -> bool:
+    """Whether at least OFTEN of the test predictions reach CONFIDENT (False when unknown)."""
+    return top_probabilities is not None and len(top_probabilities) > 0 and \
+        float((np.asarray(top_probabilities) >= CONFIDENT).mean()) >= OFTEN
+
+
+def other_inputs(classes: int, image_shape: Sequence[int],
+                 top_probabilities: np.ndarray | None) -> str:
+    """What the model does with inputs unlike its training images; "often confidently" only
+    where its own test predictions mostly reach CONFIDENT."""
+    return (f"It only knows {classes} classes and {image_shape[0]}×{image_shape[1]} "
+            f"{'grayscale' if image_shape[-1] == 1 else 'colour'} inputs like its training "
+            "images: anything else still gets one of these classes"
+            + (", often confidently." if often_confident(top_probabilities) else "."))
+
+
+def missed(recall: float) -> str:
+    """A class's misses in words: 'about one in 5 missed', '40% missed', 'none missed'."""
+    share = 1 - recall
+    if share <= 0:
+        return "none missed"
+    return f"about one in {round(1 / share)} missed" if 1 / share >= 3 else f"{share:.0%} missed"
 
 
 def as_markdown(lines: Sequence[str], title: str = "What this run shows") -> str:

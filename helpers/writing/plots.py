@@ -96,10 +96,24 @@ def save_figure(figure: Figure, path: str | Path, caption: str | None = None,
     show_figure(figure, name, caption, alt)
 
 
-def _show_image(axis: plt.Axes, image: np.ndarray) -> None:
+def displayable(image: np.ndarray) -> np.ndarray:
+    """An image of 0-255 pixel values (uint8, or floats as the input pipeline and augmentation
+    give them) as uint8, the one form imshow draws on the 0-255 scale in colour as in gray:
+    it reads float RGB as 0-1, so 0-255 floats came out white, clipped with a warning."""
+    image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
-    axis.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+    if image.dtype != np.uint8:
+        image = np.rint(np.clip(np.nan_to_num(image.astype(np.float64)), 0, 255)).astype(np.uint8)
+    return image
+
+
+def _show_image(axis: plt.Axes, image: np.ndarray) -> None:
+    image = displayable(image)
+    if image.ndim == 2:
+        axis.imshow(image, cmap="gray", vmin=0, vmax=255)
+    else:  # RGB takes no colour scale: uint8 is read as 0-255
+        axis.imshow(image)
     axis.set_xticks([])
     axis.set_yticks([])
 
@@ -129,7 +143,7 @@ def image_row(images: np.ndarray, title: str) -> Figure:
     figure, axes = plt.subplots(1, len(images), figsize=(1.1 * len(images), 1.5),
                                 squeeze=False)
     for axis, image in zip(axes.flat, images, strict=True):
-        _show_image(axis, np.clip(np.asarray(image), 0, 255))
+        _show_image(axis, image)
     figure.suptitle(title)
     figure.tight_layout()
     return figure

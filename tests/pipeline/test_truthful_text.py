@@ -3,9 +3,12 @@
 A short run of params/default.yaml and of each assignment file (`handin.small_run`, the same
 runs test_assignment_reports.py checks) must show no sentence that claims a layer the network
 lacks, a shape it does not have, another dataset's classes, a learning rate, schedule, epoch
-count, split, seed or notebook count other than the run's, or a reading of the curves that
-history.csv does not bear out. The rules themselves are tested on
-made-up sentences and records first.
+count, split, seed or notebook count other than the run's, a reading of the curves that
+history.csv does not bear out, an activation the model does not use, an explanation of a layer
+kind it lacks, a model left at chance read as converged or as making look-alike or confident
+mistakes, "one in 1", or matplotlib's clipping warning. The rules themselves are tested on
+made-up sentences and records first (CASES: each failure found in a report, with the facts
+that make it false and those that make it true).
 """
 
 import dataclasses
@@ -34,9 +37,12 @@ from helpers import artifacts
 
 REFERENCES = artifacts.PROJECT_ROOT / "reports" / "reference"
 DEFAULT_CNN = Network(frozenset({"conv", "pool", "batchnorm", "flatten", "dense", "dropout"}),
-                      3136)
+                      3136, frozenset({"relu"}))
 L2_CNN = Network(frozenset({"conv", "pool", "flatten", "dense", "dropout", "l2"}), 1600)
-MLP = Network(frozenset({"flatten", "dense"}), 784)
+MLP = Network(frozenset({"flatten", "dense"}), 784, frozenset({"relu"}))
+# LeNet-5 written as layers (conv 6 5x5 tanh same, avgpool 2x2, ...): tanh throughout.
+LENET5 = Network(frozenset({"conv", "pool", "flatten", "dense"}), 400, frozenset({"tanh"}))
+THREE_CLASSES = ("red", "green", "blue")
 FASHION_RUN = RunFacts(
     network=DEFAULT_CNN, class_names=FASHION_CLASSES, image_shape=(28, 28, 1),
     source="/data/fashion-mnist-csv/train.csv and /data/fashion-mnist-csv/test.csv csv",
@@ -61,6 +67,18 @@ OVERFIT_LONGER = History(epoch=(*OVERFIT.epoch, 6), loss=(*OVERFIT.loss, 0.1),
                          accuracy=(*OVERFIT.accuracy, 0.96), val_loss=(*OVERFIT.val_loss, 0.3),
                          val_accuracy=(*OVERFIT.val_accuracy, 0.95))
 FIVE_EPOCHS = {"epochs": frozenset({5})}
+# A run left at chance on three classes: validation loss 1.0988 = ln 3, accuracy a third; and
+# the same classes learned.
+AT_CHANCE = History(epoch=(1, 2, 3), loss=(1.1002, 1.0991, 1.0989),
+                    accuracy=(0.33, 0.34, 0.33), val_loss=(1.0990, 1.0988, 1.0989),
+                    val_accuracy=(0.3333, 0.3344, 0.3333))
+LEARNED = dataclasses.replace(AT_CHANCE, val_loss=(0.9, 0.5, 0.4),
+                              val_accuracy=(0.6, 0.8, 0.85))
+CHANCE_RUN = {"class_names": THREE_CLASSES, "history": AT_CHANCE,
+              "epochs": frozenset({3}), "confident_share": 0.0,
+              "confusion": ((100, 0, 0), (100, 0, 0), (100, 0, 0))}
+LEARNED_RUN = {"class_names": THREE_CLASSES, "history": LEARNED, "epochs": frozenset({3}),
+               "confident_share": 0.8, "confusion": ((90, 5, 5), (30, 65, 5), (5, 5, 90))}
 
 # (sentence, the run's facts that make it false, the same with facts that make it true)
 CASES = {
@@ -187,6 +205,81 @@ CASES = {
     "not overfitting while validation loss rose and training loss fell": (
         "The model is not overfitting: validation loss is the lower of the two.",
         {"history": OVERFIT}, {"history": FALLING}),
+    # Activations (the built model's layers), and layer kinds taught where the model has none.
+    "ReLU as the non-linearity of a tanh network": (
+        "layer in it does. **ReLU**, `max(0, x)`, is the non-linearity between layers: without "
+        "it,\nstacked layers would collapse into one linear map.",
+        {"network": LENET5}, {"network": DEFAULT_CNN}),
+    "ReLU in a tanh network's convolutions": (
+        "- **Convolutions** (2 layers, 6, 16 filters of 5×5 pixels, ReLU): each filter slides "
+        "over the image and responds to one local pattern.",
+        {"network": LENET5}, {"network": dataclasses.replace(LENET5, activations=frozenset(
+            {"relu"}))}),
+    "tanh claimed for a ReLU network": (
+        "- **Activation**: **tanh** (`tanh(x)`, every value squashed into (−1, 1)) after 2 "
+        "convolutions and 2 hidden dense layers.", {"network": DEFAULT_CNN},
+        {"network": LENET5}),
+    "a layers network's entries with another activation": (
+        "This run trained the network written out layer by layer (conv 6 5x5 relu same; "
+        "avgpool 2; flatten; dense 120 relu), 61,706 trainable parameters.",
+        {"network": LENET5}, {"network": DEFAULT_CNN}),
+    "a convolution's weight sharing, in an MLP's report": (
+        "The largest layer is **dense1** (784 inputs × 512 units, plus biases): 401,920 of the "
+        "network's 538,890 parameters (75%). A convolution shares its few weights across the "
+        "whole image; a dense layer has one weight per input and unit.",
+        {"network": MLP}, {"network": DEFAULT_CNN}),
+    "what dropout does, without dropout": (
+        "- **Dropout** sets a random share of activations to zero at each training step.",
+        {"network": MLP}, {"network": DEFAULT_CNN}),
+    "convolutions sliding, without convolutions": (
+        "- **Convolutions** (2 layers, 32, 64 filters of 3×3 pixels) slide over the image.",
+        {"network": MLP}, {"network": DEFAULT_CNN}),
+    "what pooling does, without pooling": (
+        "**Max pooling** (2×2) halves height and width (28 → 14 → 7 for a 28×28 image).",
+        {"network": MLP}, {"network": DEFAULT_CNN}),
+    # A model left at chance (validation loss at ln(classes), every probability about 1/3).
+    "converged, at chance": (
+        "Over the last 2 epochs validation loss changed little (1.0990 at epoch 1, 1.0989 at "
+        "epoch 3; lowest 1.0988 at epoch 2), and training loss changed little too (1.1002 → "
+        "1.0989): at this constant learning rate training had converged.",
+        CHANCE_RUN, {**CHANCE_RUN, "class_names": FASHION_CLASSES}),  # ln 10 = 2.30: learned
+    "did not learn, though it learned": (
+        "**The model did not learn**: its lowest validation loss, 1.0988 at epoch 2, is about "
+        "ln 3 = 1.0986, the loss of giving each of the 3 classes the same probability.",
+        {**LEARNED_RUN, "history": dataclasses.replace(AT_CHANCE, val_loss=(0.5, 1.0988, 0.4),
+                                                       val_accuracy=(0.8, 0.3344, 0.85))},
+        CHANCE_RUN),
+    "look-alike classes, at chance": (
+        "- Its most frequent mistake, green taken for red (100 times), is between classes that "
+        "look alike at 32×32 pixels; the model sees nothing else.",
+        {**CHANCE_RUN, "image_shape": (32, 32, 3)}, {**LEARNED_RUN, "image_shape": (32, 32, 3)}),
+    "look-alike classes, where the pair does not stand out": (
+        "- Its most frequent mistake, green taken for red (30 times), is between classes that "
+        "look alike at 32×32 pixels.",
+        {**LEARNED_RUN, "image_shape": (32, 32, 3),
+         "confusion": ((90, 5, 5), (30, 40, 30), (5, 5, 90))},
+        {**LEARNED_RUN, "image_shape": (32, 32, 3)}),
+    "often confidently, with no confident prediction": (
+        "- It only knows 3 classes and 32×32 colour inputs like its training images: anything "
+        "else still gets one of these classes, often confidently.",
+        {**CHANCE_RUN, "image_shape": (32, 32, 3)}, {**LEARNED_RUN, "image_shape": (32, 32, 3)}),
+    "sure and wrong, with no confident mistake": (
+        "- 0 of those mistakes (0%) were made with at least 90% confidence: there the model is "
+        "sure and wrong, which usually means the image is ambiguous.", {}, None),
+    "one in 1 missed": ("- red stays the weak spot: recall 0.000, about one in 1 missed.",
+                        {"class_names": THREE_CLASSES}, None),
+    "matplotlib's clipping warning under the augmentation preview": (
+        "Clipping input data to the valid range for imshow with RGB data ([0..1] for floats or "
+        "[0..255] for integers). Got range [0.0..255.0].", {}, None),
+}
+# Cases whose sentence is false whatever the run (None above): the fixed wording passes.
+FIXED = {
+    "sure and wrong, with no confident mistake": (
+        "- None of those mistakes was made with 90% confidence or more (the most confident: "
+        "55%): where the model is wrong, it hesitates."),
+    "one in 1 missed": "- red stays the weak spot: recall 0.000, 100% missed.",
+    "matplotlib's clipping warning under the augmentation preview": (
+        "*Figure: A training batch after augmentation.*"),
 }
 
 
@@ -197,16 +290,28 @@ def test_a_rule_catches_a_false_sentence_and_passes_a_true_one(case: str) -> Non
         ":  " in text or text.startswith("epoch "))
     caught = check_text(text, dataclasses.replace(FASHION_RUN, **false_facts), printed=printed)
     assert caught, f"not caught: {text!r}"
+    if true_facts is None:  # false of any run: the fixed wording passes on the same facts
+        text, true_facts = FIXED[case], false_facts
     passed = check_text(text, dataclasses.replace(FASHION_RUN, **true_facts), printed=printed)
     assert passed == [], f"caught although true: {[str(finding) for finding in passed]}"
 
 
 TEACHING = [
-    # What a layer kind does, without claiming this network has it.
-    "- **Dropout** sets a random share of activations to zero at each training step.",
+    # A layer kind the network lacks, under a condition, in a comparison or as a suggestion.
+    "- **Dropout** (when `dropout_rate` > 0) sets a random share of activations to zero at "
+    "each training step.",
     "An **mlp** flattens the raw image at once: it sees pixels, not shapes, which is why it "
     "trails a CNN on images.",
-    "- **Convolutions** (2 layers, 32, 64 filters of 3×3 pixels) slide over the image.",
+    "Use convolutions (architecture): a dense network sees pixels, not shapes.",
+    "Add batch normalization (batch_norm): it steadies training at the same learning rate.",
+    # Activations as examples, and the non-linearity without naming one.
+    "An activation such as ReLU or tanh keeps stacked layers from collapsing into one map.",
+    "- **Activation**: **ReLU** (`max(0, x)`, negative values to zero) after 2 hidden dense "
+    "layers. The activation is the non-linearity between layers: without one, stacked layers "
+    "would collapse into one linear map.",
+    # Look-alike classes and confidence, said in general.
+    "Classes that look alike (01 said which, for this dataset) are expected at the top.",
+    "- **Loss**: `-log p(true class)`: large when the model is confidently wrong.",
     # Other datasets named as such, in a list or a comparison.
     "| `cifar10` | 60,000 32×32 colour photos, 10 classes | Toronto's batches |",
     "Classes that look alike are expected at the top (in Fashion-MNIST the upper-body "
@@ -231,7 +336,6 @@ TEACHING = [
     "- **Validation loss rising while training loss keeps falling**: overfitting; the model is "
     "memorising the training images.",
     "In the sweep, the run with dropout 0.5 reached a validation loss of 0.0900 at epoch 4.",
-    "**Max pooling** (2×2) halves height and width (28 → 14 → 7 for a 28×28 image).",
     "The learning rate fell from 0.003 to 0.0001 (0.003 → 0.0001) by epoch 5.",
 ]
 
@@ -300,6 +404,23 @@ def test_the_network_is_read_from_the_printed_summary_where_no_model_was_kept() 
             nbformat.v4.new_output("display_data", data={"text/markdown": code})])])
     assert network_from_summary(notebook) == Network(
         frozenset({"conv", "pool", "flatten", "dense", "l2"}), 1600)
+
+
+def test_the_activations_are_read_from_the_model_or_its_printed_code(tmp_path: Path) -> None:
+    """The hidden layers' activations: a layer's own, or an Activation layer's; the output's
+    softmax and linear layers are no hidden activation."""
+    layers = [("Conv2D", {"activation": "tanh"}), ("Dense", {"activation": "linear"}),
+              ("Activation", {"activation": "relu"}), ("Dense", {"activation": "softmax"})]
+    config = {"class_name": "Functional", "config": {"layers": [
+        {"class_name": name, "config": layer_config} for name, layer_config in layers]}}
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+    assert network_from_keras_file(tmp_path / "model.keras").activations == {"tanh", "relu"}
+    code = ('layers.Conv2D(6, 5, padding="same", activation="tanh"),\n'
+            'layers.Dense(10, activation="softmax"),')
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", outputs=[
+        nbformat.v4.new_output("display_data", data={"text/markdown": code})])])
+    assert network_from_summary(notebook).activations == {"tanh"}
 
 
 def test_a_reference_is_read_from_its_records() -> None:

@@ -7,10 +7,14 @@ history.csv). Each rule takes one sentence and the run's facts and says why the 
 false, or None. The rules catch the claims the report's text makes about its own run: a layer
 the network lacks, a shape it does not have, another dataset's classes or name, a learning
 rate, schedule, epoch count, split or seed other than the run's, a notebook count other than
-the notebooks', and a reading of the curves the history does not bear out (the best epoch, a
-loss or accuracy quoted at an epoch, "no sign of overfitting", "fell together").
-Teaching text that explains a layer kind, a schedule or another dataset without claiming it
-for this run passes. test_truthful_text.py runs the rules on fresh runs and on made-up sentences.
+the notebooks', a reading of the curves the history does not bear out (the best epoch, a
+loss or accuracy quoted at an epoch, "no sign of overfitting", "fell together"), an activation
+the model does not use, an explanation of a layer kind the model lacks ("a convolution shares
+its few weights" in an MLP's report), a model left at chance read as converged or as making
+look-alike or confident mistakes, "one in 1", and matplotlib's clipping warning in the hand-in.
+Teaching text that explains a schedule or another dataset without claiming it for this run,
+and a layer kind only under a condition or as a suggestion, passes. test_truthful_text.py
+runs the rules on fresh runs and on made-up sentences.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "report-hide"})
 TEXT_OUTPUTS = ("text/markdown", "text/plain")
@@ -100,6 +105,9 @@ class Network:
 
     kinds: frozenset[str]
     flatten_size: int | None
+    # The hidden layers' activations ("relu", "tanh"...; the output's softmax and "linear" left
+    # out); None: not checked.
+    activations: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,8 @@ class RunFacts:
     notebooks: int
     lr_schedule: str | None = None  # training.json's "cosine" or "constant"; None: unchecked
     history: History | None = None  # None: the curve sentences are not checked
+    confusion: tuple[tuple[int, ...], ...] | None = None  # metrics.json's; None: unchecked
+    confident_share: float | None = None  # test predictions at >= CONFIDENT; None: unchecked
 
 
 @dataclass(frozen=True)
@@ -179,14 +189,21 @@ def network_from_keras_file(path: Path) -> Network:
         config = json.loads(archive.read("config.json"))
     kinds: set[str] = set()
     flatten_size = None
+    activations = set()
     for layer in _layer_configs(config):
         kinds |= _kinds_of(layer["class_name"], layer.get("config", {}))
         shape = (layer.get("build_config") or {}).get("input_shape")
         if layer["class_name"] == "Flatten" and shape and flatten_size is None:
             flatten_size = math.prod(size for size in shape[1:] if size)
-    return Network(frozenset(kinds), flatten_size)
+        activation = layer.get("config", {}).get("activation")
+        if layer["class_name"] in ("Conv2D", "Dense", "Activation") and activation:
+            activations.add(str(activation.get("config", {}).get("name", activation)
+                                if isinstance(activation, dict) else activation).lower())
+    return Network(frozenset(kinds), flatten_size,
+                   frozenset(activations - NOT_HIDDEN_ACTIVATIONS) if activations else None)
 
 
+NOT_HIDDEN_ACTIVATIONS = frozenset({"softmax", "linear"})
 SUMMARY_ROW = re.compile(r"\((\w+)\)\s*│\s*\(None, ([\d, ]+)\)")
 
 
@@ -202,7 +219,11 @@ def network_from_summary(notebook: nbformat.NotebookNode) -> Network:
             flatten_size = int(shape.strip(" ,"))
     if "kernel_regularizer=" in printed:
         kinds.add("l2")
-    return Network(frozenset(kinds), flatten_size)
+    # The Keras code 03 prints: activation="tanh" in a layer, or layers.Activation("relu").
+    activations = {name.lower() for pair in re.findall(
+        r'activation="(\w+)"|Activation\("(\w+)"\)', printed) for name in pair if name}
+    return Network(frozenset(kinds), flatten_size,
+                   frozenset(activations - NOT_HIDDEN_ACTIVATIONS) if activations else None)
 
 
 def _output_texts(cell: nbformat.NotebookNode) -> list[tuple[str, bool]]:
@@ -643,11 +664,169 @@ def wrong_curve_reading(sentence: Sentence, facts: RunFacts) -> str | None:
                        f"{last:.4f})")
     return "; ".join(reasons) or None
 
+# Activations in prose or code; the keys are the names Keras records.
+ACTIVATION_WORDS = {"relu": r"\bReLU\b|\brelu\b", "tanh": r"\btanh\b",
+                    "sigmoid": r"\bsigmoid\b", "elu": r"\bELU\b|\belu\b",
+                    "gelu": r"\bGELU\b|\bgelu\b", "swish": r"\bswish\b|\bSiLU\b|\bsilu\b"}
+# What makes a sentence that names an activation say it is this network's: its definite
+# role, or a description of this network's layers with their sizes.
+ACTIVATION_CLAIMS = re.compile(
+    r"\bis the (?:non-linearity|activation)\b|\bfilters of\b|\b\d+ (?:filters|units|neurons)\b"
+    r"|\b(?:conv|dense) \d+\b|\bdense layers? of \d+|\bafter (?:each|every|the|\d+) "
+    r"(?:convolution|hidden|dense)")
+CONDITIONS = re.compile(r"\((?:when|if)\b|\b(?:when|if) `", re.I)
+# Activations named as examples or suggestions, not as this network's.
+EXAMPLES = re.compile(r"\b(?:try|trying|instead|e\.g\.|such as|for example|or)\b")
+SUGGESTIONS = re.compile(r"\b(?:add|use|try|adding|using|unlike|without|no)\b", re.I)
+
+
+def wrong_activation(sentence: Sentence, facts: RunFacts) -> str | None:
+    """An activation said to be this network's that its built layers do not use."""
+    used = facts.network.activations
+    text = sentence.text
+    if used is None or not (ACTIVATION_CLAIMS.search(text) or LAYER_CLAIMS.search(text)) \
+            or EXAMPLES.search(text) or CONDITIONS.search(text):
+        return None
+    claimed = sorted(name for name, words in ACTIVATION_WORDS.items()
+                     if re.search(words, text) and name not in used)
+    if claimed:
+        return (f"names {' and '.join(claimed)} as this network's activation, but its layers "
+                f"use {', '.join(sorted(used)) or 'none'}")
+    return None
+
+
+# A layer kind explaining what it does, in the present tense: teaching about that kind.
+LAYER_TEACHING = {
+    "conv": r"\b(?:[Aa]|[Ee]ach|[Tt]he) convolution(?:al layer)? (?:shares|slides|responds|"
+            r"learns|sees)\b|\*\*Convolutions\*\*[^.]{0,80}?\bslides?\b|\beach filter slides\b",
+    "pool": r"\bpooling\b(?:\*\*)?[^.]{0,40}?\b(?:keeps|halves|takes|shrinks)\b",
+    "batchnorm": r"\bbatch normalization\b(?:\*\*)?[^.]{0,40}?\b(?:rescales|normalizes|"
+                 r"steadies)\b",
+    "dropout": r"\bdropout\b(?:\*\*)?[^.]{0,40}?\b(?:sets|drops|zeroes|switches off)\b",
+}
+
+
+def absent_layer_taught(sentence: Sentence, facts: RunFacts) -> str | None:
+    """What a layer kind does, explained in a report whose network has no such layer (unless
+    under a condition or as a suggestion)."""
+    text = sentence.text
+    if CONDITIONS.search(text) or SUGGESTIONS.search(text) or ELSEWHERE.search(text):
+        return None
+    missing = sorted(kind for kind, words in LAYER_TEACHING.items()
+                     if kind not in facts.network.kinds and re.search(words, text, re.I))
+    if missing:
+        names = " or ".join(LAYER_NAMES[kind] for kind in missing)
+        return f"explains {names}, which the built model does not have"
+    return None
+
+
+# A loss within this share of ln(classes) (or above it), with an accuracy at most this far
+# above 1/classes, is a uniform guess's: the model learned nothing.
+UNIFORM_CLOSE, GUESS_MARGIN = 0.05, 0.10
+
+
+def at_chance(facts: RunFacts) -> str | None:
+    """Why the run's kept model is at chance (its lowest validation loss about ln(classes)
+    or above, with a guess's accuracy), or None when it learned or there is no history."""
+    history, classes = facts.history, len(facts.class_names)
+    if history is None or classes < 2:
+        return None
+    losses = [loss for loss in history.val_loss if not math.isnan(loss)]
+    if not losses:
+        return "validation loss was never a number"
+    index = history.val_loss.index(min(losses))
+    loss, accuracy = history.val_loss[index], history.val_accuracy[index]
+    if loss >= (1 - UNIFORM_CLOSE) * math.log(classes) and accuracy <= 1 / classes + GUESS_MARGIN:
+        where = "about" if loss <= (1 + UNIFORM_CLOSE) * math.log(classes) else "above"
+        return (f"the model is at chance: its lowest validation loss {loss:.4f} is {where} "
+                f"ln {classes} = {math.log(classes):.4f} (validation accuracy {accuracy:.4f})")
+    return None
+
+
+CONVERGED = re.compile(r"(?<!not )\b(?:had |has )?converged\b|\blevell?ed off\b", re.I)
+DID_NOT_LEARN = re.compile(r"\bdid not learn\b")
+
+
+def chance_misread(sentence: Sentence, facts: RunFacts) -> str | None:
+    """A model at chance read as converged or levelled off; 'did not learn' of one that did."""
+    text = sentence.text
+    if OTHER_RUNS.search(text) or facts.history is None:
+        return None
+    chance = at_chance(facts)
+    if chance and CONVERGED.search(text):
+        return f"{CONVERGED.search(text).group(0)!r}, but {chance}"
+    if not chance and DID_NOT_LEARN.search(text):
+        return "'did not learn', but the lowest validation loss is well below ln(classes)"
+    return None
+
+
+# A pair "looks alike" when the mistakes between them are more than the true class's mistakes
+# would give that class if they fell as the model predicts overall (a model that answers one
+# class for everything makes its every mistake there, which shows no look-alike).
+LOOK_ALIKE = re.compile(r"\blook[- ]alike\b", re.I)
+
+
+def unsupported_look_alike(sentence: Sentence, facts: RunFacts) -> str | None:
+    """'Classes that look alike' said of this run's mistake where the numbers do not show it."""
+    text, names = sentence.text, list(facts.class_names)
+    if not LOOK_ALIKE.search(text) or facts.confusion is None:
+        return None
+    for true_name in names:
+        for predicted_name in names:
+            if true_name == predicted_name or f"{true_name} taken for {predicted_name}" not in text:
+                continue
+            chance = at_chance(facts)
+            if chance:
+                return f"a look-alike pair, but {chance}"
+            confusion = np.asarray(facts.confusion, dtype=float)
+            true, predicted = names.index(true_name), names.index(predicted_name)
+            mistakes = confusion[true].sum() - confusion[true, true]
+            column = confusion.sum(axis=0)
+            expected = mistakes * column[predicted] / max(column.sum() - column[true], 1)
+            if confusion[true, predicted] <= expected:
+                return (f"{true_name} taken for {predicted_name} {confusion[true, predicted]:.0f} "
+                        f"times is no more than the {expected:.1f} its mistakes would give "
+                        f"{predicted_name} by how often it is predicted: nothing looks alike")
+    return None
+
+
+CONFIDENT, OFTEN = 0.9, 0.1  # "often confidently" needs a tenth of the predictions at 0.9
+OFTEN_CONFIDENT = re.compile(r"\boften confident(?:ly)?\b", re.I)
+NONE_SURE = re.compile(r"\b0 of those mistakes\b[^.]*\bsure and wrong\b")
+
+
+def unsupported_confidence(sentence: Sentence, facts: RunFacts) -> str | None:
+    """Confidence claimed where the test predictions (predictions.npz) do not show it."""
+    text = sentence.text
+    if NONE_SURE.search(text):
+        return "'sure and wrong' of 0 confident mistakes"
+    if OFTEN_CONFIDENT.search(text) and facts.confident_share is not None \
+            and facts.confident_share < OFTEN:
+        return (f"'often confidently', but only {facts.confident_share:.1%} of the test "
+                f"predictions reach {CONFIDENT:.0%}")
+    return None
+
+
+ONE_IN = re.compile(r"\bone in ([01])\b")
+CLIPPING = re.compile(r"Clipping input data to the valid range for imshow")
+
+
+def garbled(sentence: Sentence, facts: RunFacts) -> str | None:
+    """'one in 1 missed', or matplotlib's warning that it drew RGB images clipped."""
+    match = ONE_IN.search(sentence.text)
+    if match:
+        return f"'one in {match.group(1)}' says nothing: write the share"
+    if CLIPPING.search(sentence.text):
+        return "matplotlib clipped float RGB images to 0-1 (drawn almost white) and said so here"
+    return None
+
 
 Rule = Callable[[Sentence, RunFacts], "str | None"]
 RULES: tuple[Rule, ...] = (missing_layer, wrong_shape, other_dataset, wrong_learning_rate,
                            wrong_schedule, wrong_epochs, wrong_split, wrong_notebook_count,
-                           wrong_best_epoch, wrong_curve_value, wrong_curve_reading)
+                           wrong_best_epoch, wrong_curve_value, wrong_curve_reading,
+                           wrong_activation, absent_layer_taught, chance_misread,
+                           unsupported_look_alike, unsupported_confidence, garbled)
 
 
 def check_text(text: str, facts: RunFacts, notebook: str = "",
@@ -705,7 +884,22 @@ def read_facts(run_dir: Path) -> RunFacts:
         learning_rate=float(training["learning_rate"]),
         epochs=frozenset({training["epochs"], training["epochs_run"]}),
         notebooks=len(notebook_paths(run_dir)), lr_schedule=training.get("lr_schedule"),
-        history=read_history(history_file) if history_file.is_file() else None)
+        history=read_history(history_file) if history_file.is_file() else None,
+        **_test_figures(run_dir))
+
+
+def _test_figures(run_dir: Path) -> dict:
+    """The confusion matrix (metrics.json) and the share of confident test predictions
+    (predictions.npz), where the run kept them."""
+    found = {}
+    metrics, predictions = run_dir / "metrics.json", run_dir / "predictions.npz"
+    if metrics.is_file():
+        found["confusion"] = tuple(tuple(row) for row in _read_json(metrics)["confusion_matrix"])
+    if predictions.is_file():
+        with np.load(predictions) as arrays:
+            found["confident_share"] = float((arrays["probabilities"].max(axis=1)
+                                              >= CONFIDENT).mean())
+    return found
 
 
 def check_run(run_dir: Path) -> list[Finding]:

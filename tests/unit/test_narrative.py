@@ -103,3 +103,26 @@ def test_a_tanh_network_is_not_said_to_use_relu() -> None:
     assert "**Non-linearity** between layers: tanh, squashing to (−1, 1) (4 layers)" in text
     mlp = networks.build_mlp((28, 28, 1), 10, [32])
     assert "convolution" not in narrative.largest_layer(mlp)
+
+
+LENET5 = ["conv 6 5x5 tanh same", "avgpool 2x2", "conv 16 5x5 tanh", "avgpool 2x2", "flatten",
+          "dense 120 tanh", "dense 84 tanh"]
+
+
+def test_an_mlp_is_not_told_that_a_convolution_shares_its_weights() -> None:
+    mlp = narrative.largest_layer(built("params/assignments/d_fashion_mlp.yaml"))
+    assert "convolution" not in mlp.lower() and "one weight per input and unit" in mlp
+    assert "A convolution shares its few weights" in narrative.largest_layer(
+        built("params/default.yaml"))
+
+
+def test_the_catalog_names_a_layers_network_s_real_activation() -> None:
+    """The settings table and 08's phrase spell each entry out, defaults included."""
+    from helpers import catalog
+
+    architecture = {"architecture": "layers", "layers": [*LENET5[:4], "flatten", "dense 64"]}
+    kind = catalog.network_of(architecture)
+    assert kind.outline(architecture, 3) == (
+        "written layer by layer: conv 6 5x5 tanh same → avgpool 2 → conv 16 5x5 tanh valid → "
+        "avgpool 2 → flatten → dense 64 relu → a softmax output over 3 classes")
+    assert "conv 6 5x5 tanh same; avgpool 2" in kind.describe(architecture)

@@ -120,8 +120,22 @@ def test_mistakes_count_confidence_and_the_class_predicted_wrongly() -> None:
     assert "**one** (1 wrong predictions)" in lines[2]
 
 
+def confusion_with(classes: list[str], pairs: pd.DataFrame, correct: int = 900,
+                   spread: int = 10) -> list[list[int]]:
+    """A confusion matrix with `correct` on the diagonal, the pairs' counts, and `spread`
+    images in every other cell."""
+    matrix = np.full((len(classes), len(classes)), spread)
+    np.fill_diagonal(matrix, correct)
+    for _, row in pairs.iterrows():
+        if row["true class"] in classes and row["predicted as"] in classes:
+            matrix[classes.index(row["true class"]), classes.index(row["predicted as"])] = \
+                row["images"]
+    return matrix.tolist()
+
+
 def figures(history_: pd.DataFrame, architecture: dict, name: str = "fashion_mnist",
-            classes=FASHION, pairs: pd.DataFrame = PAIRS) -> conclusion.RunFigures:
+            classes=FASHION, pairs: pd.DataFrame = PAIRS,
+            top_probabilities: np.ndarray | None = None) -> conclusion.RunFigures:
     per_class = {name_: {"precision": 0.9, "recall": 0.9 - index / 100, "f1": 0.9 - index / 100,
                          "support": 100} for index, name_ in enumerate(classes)}
     epochs = len(history_)
@@ -142,9 +156,10 @@ def figures(history_: pd.DataFrame, architecture: dict, name: str = "fashion_mni
         MetricsRecord(test_accuracy=0.9031, test_loss=0.262, precision_macro=0.9037,
                       recall_macro=0.9031, f1_macro=0.9031, precision_weighted=0.9037,
                       recall_weighted=0.9031, f1_weighted=0.9031, test_images=10000,
-                      per_class=per_class, confusion_matrix=[], class_names=list(classes),
-                      train_seconds=120.4, epochs_run=epochs, best_epoch=1),
-        history_, pairs)
+                      per_class=per_class, confusion_matrix=confusion_with(list(classes), pairs),
+                      class_names=list(classes), train_seconds=120.4, epochs_run=epochs,
+                      best_epoch=1),
+        history_, pairs, top_probabilities)
 
 
 CNN = {"architecture": "cnn", "conv_filters": [32, 64], "convs_per_block": 1, "dense_units": 128,
@@ -195,11 +210,13 @@ def test_future_work_follows_from_the_curves_and_the_network() -> None:
                                  "dropout (dropout_rate), augmentation")
     assert overfit[1].startswith("Use convolutions (architecture)")
     assert overfit[2].startswith("Attack the Shirt / T-shirt/top confusion: look at those")
-    digits = conclusion.future_work(figures(OVERFITTING, CNN, "mnist", DIGITS),
+    digit_pairs = pd.DataFrame({"true class": ["4"], "predicted as": ["9"], "images": [40],
+                                "share of true class": [0.04]})
+    digits = conclusion.future_work(figures(OVERFITTING, CNN, "mnist", DIGITS, digit_pairs),
                                     observations.Subject("digit", "digits"))
     assert digits[0].startswith("Regularize against the overfitting that began after epoch 4: "
                                 "a higher dropout rate (dropout_rate)")
-    assert ("Attack the Shirt / T-shirt/top confusion: a wider or deeper network "
+    assert ("Attack the 4 / 9 confusion: a wider or deeper network "
             "(conv_filters, convs_per_block) may see") in digits[1]
     two_convs = conclusion.future_work(
         figures(OVERFITTING, {**CNN, "convs_per_block": 2, "conv_filters": [64, 128]}), garments)
@@ -268,3 +285,85 @@ def test_sweep_effects_per_setting_of_the_other_parameter() -> None:
     assert lines[1] == ("`batch_norm` True instead of False changed test accuracy by +0.2 points "
                         "with dropout_rate 0.0 and +1.3 points with dropout_rate 0.3.")
     assert "the best point was bn-d3: validation 0.9397, test 0.9295" in lines[2]
+
+
+def test_a_mistake_is_confident_only_at_ninety_percent() -> None:
+    true = np.array([0, 1, 2, 2])
+    probabilities = np.array([[0.62, 0.38, 0.0], [0.1, 0.9, 0.0], [0.0, 0.55, 0.45],
+                              [0.0, 0.0, 1.0]])
+    lines = observations.mistakes(true, probabilities, ["zero", "one", "two"],
+                                  observations.Subject("digit", "digits"))
+    assert lines[1] == ("None of those mistakes was made with 90% confidence or more (the most "
+                        "confident: 55%): where the model is wrong, it hesitates.")
+
+
+def test_a_model_at_chance_says_so_instead_of_reading_its_mistakes() -> None:
+    """Three classes, every probability about 1/3 (the highest 0.338), as the issue's run."""
+    rng = np.random.default_rng(0)
+    true = np.repeat([0, 1, 2], 100)
+    probabilities = 1 / 3 + rng.uniform(-0.004, 0.004, (300, 3))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    lines = observations.mistakes(true, probabilities, ["a", "b", "c"],
+                                  observations.Subject("image", "images"))
+    assert len(lines) == 2 and lines[1].startswith("**The model did not learn**: its test loss, ")
+    assert "is about ln 3 = 1.0986" in lines[1] and "confiden" not in lines[1]
+    assert "highest probability it gave any test image is 0.33" in lines[1]
+
+
+def test_a_pair_stands_out_only_well_above_how_the_model_predicts() -> None:
+    confusion = confusion_with(FASHION, PAIRS)
+    assert observations.pair_stands_out(confusion, FASHION.index("Shirt"), 0)  # 98 vs ~26
+    assert not observations.pair_stands_out(confusion, FASHION.index("Bag"), 0)  # 10: spread
+    # A model that answers class 0 for everything: its mistakes go there by how it predicts,
+    # not because the classes look alike.
+    collapsed = [[100, 0, 0], [100, 0, 0], [100, 0, 0]]
+    assert not observations.pair_stands_out(collapsed, 1, 0)
+    # Two classes: every mistake of one is the other, which says nothing of look-alikes.
+    assert not observations.pair_stands_out([[90, 10], [30, 70]], 1, 0)
+    assert not observations.top_pair_stands_out(PAIRS, [], FASHION)
+
+
+@pytest.mark.parametrize("recall, words", [(0.0, "100% missed"), (0.5, "50% missed"),
+                                           (0.75, "about one in 4 missed"),
+                                           (0.9, "about one in 10 missed"),
+                                           (1.0, "none missed")])
+def test_misses_in_words_never_say_one_in_one(recall: float, words: str) -> None:
+    assert observations.missed(recall) == words
+
+
+def test_limits_claim_look_alikes_and_confidence_only_where_the_numbers_do() -> None:
+    garments = observations.Subject("garment", "garments")
+    confident = figures(LEVELLING, CNN, top_probabilities=np.array([0.99, 0.97, 0.6, 0.95]))
+    limits = conclusion.limits(confident, garments)
+    assert any("classes that look alike" in line for line in limits)
+    assert any(line.endswith("often confidently.") for line in limits)
+    spread = PAIRS.assign(images=[12, 11, 10])
+    hesitant = figures(LEVELLING, CNN, pairs=spread,
+                       top_probabilities=np.array([0.5, 0.95, 0.6, 0.7]))
+    limits = conclusion.limits(hesitant, garments)
+    assert not any("look alike" in line or "confidently" in line for line in limits)
+    assert not any("Attack the" in step for step in conclusion.future_work(hesitant, garments))
+
+
+# A run left at chance on three classes: validation loss at ln 3 = 1.0986 throughout.
+AT_CHANCE = history([1.1002, 1.0991, 1.0989], [1.0990, 1.0988, 1.0989],
+                    [0.33, 0.34, 0.33], [0.3333, 0.3344, 0.3333])
+
+
+def test_a_run_at_chance_is_not_read_as_converged_in_the_conclusion() -> None:
+    three = ["cat", "dog", "fox"]
+    pairs = pd.DataFrame({"true class": ["dog"], "predicted as": ["cat"], "images": [100],
+                          "share of true class": [1.0]})
+    run = figures(AT_CHANCE, CNN, "folder", three, pairs, np.full(300, 0.338))
+    run = dataclasses.replace(run, metrics=run.metrics.model_copy(update={
+        "confusion_matrix": [[100, 0, 0], [100, 0, 0], [100, 0, 0]]}))
+    images = observations.Subject("image", "images")
+    worked = " ".join(conclusion.what_worked(run, images))
+    assert "**The model did not learn**: its lowest validation loss, 1.0988 at epoch 2, is about " \
+           "ln 3 = 1.0986" in worked
+    assert "converged" not in worked and "levelled" not in worked
+    limits = " ".join(conclusion.limits(run, images))
+    assert "look alike" not in limits and "confidently" not in limits and "one in 1 " not in limits
+    steps = conclusion.future_work(run, images)
+    assert steps[0].startswith("Check the learning rate (learning_rate, 0.001 here)")
+    assert not any(step.startswith(("Attack", "Repeat with two more seeds")) for step in steps)

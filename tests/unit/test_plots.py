@@ -2,6 +2,7 @@
 figure's caption and alt text."""
 
 import base64
+import logging
 import re
 import warnings
 from pathlib import Path
@@ -151,3 +152,52 @@ def test_show_figure_in_a_notebook_shows_it_once_with_alt_and_caption(
                        "text/plain": f"Figure: {text.caption}"}
     # Closed, so the inline backend does not show it a second time at the cell's end.
     assert not plt.fignum_exists(figure.number)
+
+
+def _drawn_pixels(figure) -> list[np.ndarray]:
+    """Each image tile as imshow will draw it: the RGBA values of its colour-mapped data."""
+    figure.canvas.draw()
+    return [axis.images[0].to_rgba(axis.images[0].get_array(), bytes=True)
+            for axis in figure.axes if axis.images]
+
+
+@pytest.mark.parametrize("draw", [
+    lambda images: plots.image_row(images, "augmented"),
+    lambda images: plots.sample_grid(images, np.array([0, 1, 0, 1]), ["a", "b"], per_class=2),
+    lambda images: plots.misclassified_gallery(images, np.array([0, 1, 0, 1]),
+                                               np.full((4, 2), 0.5), np.arange(4), ["a", "b"]),
+])
+def test_a_0_255_float_rgb_batch_is_drawn_like_its_uint8_version_without_warnings(
+        draw, caplog: pytest.LogCaptureFixture) -> None:
+    """Augmentation gives float RGB in 0-255, which imshow reads as 0-1: it drew the preview
+    almost white, logging 'Clipping input data to the valid range for imshow with RGB data'
+    (matplotlib says it through logging, not the warnings module)."""
+    as_bytes = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+    as_floats = as_bytes.astype(np.float32) + np.float32(0.2)  # as a layer hands them over
+    as_floats[0, 0, 0] = [-3.0, 260.0, 127.6]  # a shift or zoom can overshoot a little
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        drawn = _drawn_pixels(draw(as_floats))
+        expected = _drawn_pixels(draw(_rounded(as_floats)))
+    for tile, reference in zip(drawn, expected, strict=True):
+        np.testing.assert_array_equal(tile, reference)
+    first = _drawn_pixels(draw(as_bytes))
+    np.testing.assert_array_equal(first[1], drawn[1])  # an untouched image: exactly uint8's
+    assert plots.displayable(as_floats)[0, 0, 0].tolist() == [0, 255, 128]
+    assert not [record.getMessage() for record in caplog.records
+                if record.levelno >= logging.WARNING]
+
+
+def _rounded(images: np.ndarray) -> np.ndarray:
+    return np.rint(np.clip(images, 0, 255)).astype(np.uint8)
+
+
+def test_grayscale_floats_keep_their_0_255_scale(caplog: pytest.LogCaptureFixture) -> None:
+    image = np.linspace(0, 255, 64, dtype=np.float32).reshape(1, 8, 8, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figure = plots.image_row(image, "gray")
+        figure.canvas.draw()
+    shown = figure.axes[0].images[0]
+    assert shown.get_array().shape == (8, 8) and shown.get_clim() == (0, 255)
+    assert not caplog.records

@@ -17,6 +17,7 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
+from helpers.catalog.layer_grammar import parse_layers, spelling
 from helpers.runner import cli, report, report_pdf
 
 HAS_CHROMIUM = report_pdf.find_browser() is not None
@@ -276,7 +277,9 @@ def check_network(settings: dict[str, str], architecture: dict) -> None:
     kind = architecture["architecture"]
     if kind == "layers":
         entries = architecture["layers"]
-        assert all(entry in network for entry in entries)
+        # each entry spelled out in the grammar's words, its activation and padding named
+        spelled = [spelling(spec) for spec in parse_layers(entries)]
+        assert all(entry in network for entry in spelled)
         has_l2 = any("l2=" in entry for entry in entries)
         has_dropout = any(entry.startswith("dropout") for entry in entries)
         has_batch_norm = "batchnorm" in entries
@@ -299,7 +302,7 @@ def test_assignment_a_settings_show_its_own_network(tmp_path: Path) -> None:
     shutil.copytree(REFERENCE_ROOT / "assignment-a", run_dir)
     html = report.build_report(run_dir, pdf=False).html.read_text()
     settings = dict(settings_rows(html))
-    assert "conv 32 3x3 relu l2=0.0001 → maxpool 2" in settings["Network"]
+    assert "conv 32 3x3 relu valid l2=0.0001 → maxpool 2" in settings["Network"]
     assert settings["Regularization"] == ("L2 0.0001 on 2 conv and 1 dense layers; dropout 0.3 "
                                           "(1 layer); no batch normalization")
     appendix = {name: (value, meaning) for name, value, meaning in re.findall(

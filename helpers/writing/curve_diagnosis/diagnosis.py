@@ -23,7 +23,7 @@ import pandas as pd
 
 from helpers import catalog, wording
 from helpers.records import ModelRecord, PreprocessRecord, TrainingRecord, read_record
-from helpers.writing import observations
+from helpers.writing import chance, observations
 from helpers.writing.curve_diagnosis.history import (
     IMPROVING,
     RISE,
@@ -115,7 +115,10 @@ def observations_for_run(run_dir: str | Path, history: pd.DataFrame, epochs: int
                            split.validation_images,
                            train_only_regularizers(model.architecture, augmentation),
                            model.architecture["architecture"])
-    return observations.as_markdown(diagnose(history, context).observations)
+    # A model left at chance gets the plain statement instead of readings of its curves.
+    return observations.as_markdown(chance.unless_learned(
+        diagnose(history, context), history, chance.classes_in(run_dir), learning_rate,
+        epochs).observations)
 
 
 def _end_of_run(curves: Curves) -> tuple[list[Finding], list[str]]:
