@@ -102,6 +102,19 @@ def examined_surprises(run_dir: str | Path, given: Mapping[str, Any],
     return lines
 
 
+def without_effect(run_dir: str | Path, given: Mapping[str, Any]) -> list[str]:
+    """What a variant took out (augmentation, dropout, ...) with no difference in test accuracy
+    this data can detect: a change of it is not recommended on this evidence."""
+    runs = brief_comparisons.read_runs(run_dir)
+    if runs is None:
+        return []
+    sets = {comparison["name"]: comparison["set"] for comparison in given.get("comparisons")
+            or []}
+    return sorted({feature for difference in experiment.paired_differences(
+        runs, brief_comparisons.BRIEF_RUN, "test_accuracy") if not difference.detected
+        for feature in surprises.removed_features(given, sets.get(difference.variant, {}))})
+
+
 def _f1(runs: pd.DataFrame, folder: Path, network: str) -> pd.DataFrame:
     return surprises.f1_by_class([read_record(folder / run, MetricsRecord) for run
                                   in runs[runs["variant"] == network]["run_dir"]])

@@ -168,6 +168,14 @@ def table(run_dir: str | Path, departures: Sequence[str] | None = None) -> pd.Da
     return pd.DataFrame(rows).set_index("network")
 
 
+def own_test_accuracies(run_dir: str | Path) -> list[float]:
+    """The test accuracy of each seed of the run's own network; empty without a comparison."""
+    runs = read_runs(run_dir)
+    if runs is None:
+        return []
+    return [float(value) for value in runs[runs["variant"] == BRIEF_RUN]["test_accuracy"]]
+
+
 def network_curves(run_dir: str | Path,
                    departures: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
     """Each network's mean curves over its seeds (comparison_curves.mean_curves), the run's

