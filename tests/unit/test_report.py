@@ -17,6 +17,7 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
+from helpers.parameters.optimization import KERAS_OPTIMIZERS
 from helpers.runner import cli, report, report_pdf
 
 HAS_CHROMIUM = report_pdf.find_browser() is not None
@@ -250,11 +251,13 @@ def test_settings_agree_with_the_records(reference: BuiltReference) -> None:
     assert ("one-hot" in settings["Label encoding"]) == (split["label_encoding"] == "one_hot")
     assert settings["Trainable parameters"].startswith(f"{model['parameters']['trainable']:,}")
     check_network(settings, model["architecture"])
-    assert settings["Optimizer and loss"].startswith("Adam; ")
+    optimizer = KERAS_OPTIMIZERS[training.get("optimizer", "adam")]  # Adam before it was recorded
+    assert settings["Optimizer and loss"].startswith(f"{optimizer}; ")
     sparse = split["label_encoding"] == "sparse" and not training["label_smoothing"]
     assert ("sparse" in settings["Optimizer and loss"]) == sparse
     assert settings["Learning rate"].startswith(f"{training['learning_rate']:g}")
     assert ("cosine" in settings["Learning rate"]) == (training["lr_schedule"] == "cosine")
+    assert ("constant" in settings["Learning rate"]) == (training["lr_schedule"] == "constant")
     assert settings["Batch size"].startswith(f"{training['batch_size']} ")
     epochs = settings["Epochs"]
     assert epochs.startswith(f"{training['epochs_run']} of {training['epochs']} planned")
