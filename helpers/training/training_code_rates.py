@@ -75,6 +75,13 @@ def rate_lines(plan: RatePlan) -> list[str]:
             f"    {rate}, decay_steps={every * steps}, decay_rate={factor}, staircase=True)"]
 
 
+def _warming(warmup: int) -> str:
+    """'the first epoch trains at 1/2', 'epoch k of the first 3 trains at k/4'."""
+    if warmup == 1:
+        return "the first epoch trains at 1/2"
+    return f"epoch k of the first {warmup} trains at k/{warmup + 1}"
+
+
 def _per_epoch_lines(plan: RatePlan) -> list[str]:
     """Warm-up, then a constant, step or exponential rate: one rate per epoch."""
     rate, warmup = repr(plan.learning_rate), plan.warmup
@@ -86,8 +93,8 @@ def _per_epoch_lines(plan: RatePlan) -> list[str]:
     then = {"constant": f"then {rate}",
             "step": f"then {rate} × {factor} every {_count(every, 'epoch')}",
             "exponential": f"then {rate} × {factor} every epoch"}[plan.lr_schedule]
-    return ["", f"# Warm-up: epoch k of the first {warmup} trains at k/{warmup + 1} of {rate}; "
-            f"{then}.", f"# One rate per epoch, each for its {plan.steps_per_epoch} steps.",
+    return ["", f"# Warm-up: {_warming(warmup)} of {rate}; {then}.",
+            f"# One rate per epoch, each for its {plan.steps_per_epoch} steps.",
             f"rates = [{rate} * k / {warmup + 1} for k in range(1, {warmup + 1})] + "
             f"{later[plan.lr_schedule]}",
             f"learning_rate = {SCHEDULES}.PiecewiseConstantDecay(",
@@ -97,8 +104,8 @@ def _per_epoch_lines(plan: RatePlan) -> list[str]:
 def _plateau_warmup_lines(plan: RatePlan) -> list[str]:
     """The function the warm-up callback calls at each epoch's start."""
     rate, warmup = repr(plan.learning_rate), plan.warmup
-    return ["", f"# Warm-up: epoch k of the first {warmup} trains at k/{warmup + 1} of the rate; "
-            "then the plateau", "# schedule below lowers it.",
+    return ["", f"# Warm-up: {_warming(warmup)} of the rate; then the plateau schedule",
+            "# below lowers it.",
             "def warm_up(epoch, rate):",
             f"    if epoch < {warmup}:",
             f"        return {rate} * (epoch + 1) / {warmup + 1}",

@@ -57,6 +57,13 @@ FIGURE_TEXTS = {
         "predicted class and the predicted probability."),
 }
 
+# The curves of a history recorded before each epoch's learning rate was (two panels).
+TRAINING_CURVES_WITHOUT_RATE = FigureText(
+    "Loss (left) and accuracy (right) after each epoch, on the training and the validation "
+    "images.",
+    "Two line charts against the epoch number, loss on the left and accuracy on the right, "
+    "each with one line for the training and one for the validation images.")
+
 
 # Which figure a plotting function draws, for figures shown without a name (the report
 # reads it from the cell's code); confusion_heatmap draws two, told apart by figure_path.

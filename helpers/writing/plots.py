@@ -18,6 +18,7 @@ from helpers.writing.figure_texts import (  # noqa: F401 (FIGURE_OF_FUNCTION: re
     CAPTION_PREFIX,
     FIGURE_OF_FUNCTION,
     FIGURE_TEXTS,
+    TRAINING_CURVES_WITHOUT_RATE,
     FigureText,
 )
 
@@ -29,6 +30,8 @@ def figure_text(name: str, figure: Figure | None = None, caption: str | None = N
     Raises ValueError when a caption is not one line, or when nothing names the figure.
     """
     known = FIGURE_TEXTS.get(name)
+    if name == "training_curves" and figure is not None and len(figure.axes) == 2:
+        known = TRAINING_CURVES_WITHOUT_RATE  # a history without the learning rate
     title = _title(figure) if figure is not None else ""
     caption = caption or (known.caption if known else title)
     if not caption:

@@ -169,6 +169,8 @@ def test_training_curves_draw_the_learning_rate_of_each_epoch(rates, panels: int
                                                               scale: str | None) -> None:
     figure = plots.training_curves(curves_history(rates))
     assert len(figure.axes) == panels
+    caption = plots.figure_text("training_curves", figure).caption
+    assert ("learning rate" in caption) == (rates is not None)  # the caption fits the panels
     if rates is not None:
         axis = figure.axes[2]
         assert axis.get_yscale() == scale

@@ -333,7 +333,7 @@ def test_every_figure_has_alt_text_and_a_caption(reference: BuiltReference) -> N
         assert "<em>Figure: " in after.split("<img ", 1)[0]
     alts = image_alts(html)
     for figure in sorted((reference.run_dir / "figures").glob("*.png")):
-        text = report_figure_text(figure.stem)
+        text = report_figure_text(figure.stem, reference.run_dir)
         assert f"<em>Figure: {escape(text.caption, quote=False)}</em>" in html, figure.stem
         assert text.alt in alts, figure.stem
 
@@ -342,9 +342,13 @@ def image_alts(html: str) -> list[str]:
     return [unescape(alt) for alt in re.findall(r'<img [^>]*?alt="([^"]*)"', html)]
 
 
-def report_figure_text(name: str):
+def report_figure_text(name: str, run_dir: Path | None = None):
     from helpers.writing import plots
 
+    history = run_dir / "history.csv" if run_dir else None
+    if name == "training_curves" and history and history.is_file() \
+            and "learning_rate" not in history.read_text().splitlines()[0]:
+        return plots.TRAINING_CURVES_WITHOUT_RATE  # drawn before the rate was recorded
     return plots.figure_text(name)
 
 
