@@ -153,6 +153,11 @@ def current_rate(optimizer: keras.optimizers.Optimizer) -> float:
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
+def _steps_done(optimizer: keras.optimizers.Optimizer) -> int:
+    """The optimizer's step count (under a tf.distribute strategy a mirrored variable)."""
+    return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+
 def _schedule_of(optimizer: keras.optimizers.Optimizer) -> Any:
     """The optimizer's LearningRateSchedule, or None for a plain rate (under loss scaling,
     the inner optimizer's). Keras keeps it in a private attribute and has no public one."""
@@ -173,14 +178,14 @@ class RateLog(keras.callbacks.Callback):
         self._rate = math.nan
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._first_step = int(self.model.optimizer.iterations)
+        self._first_step = _steps_done(self.model.optimizer)
         self._rate = current_rate(self.model.optimizer)  # after a warm-up callback set it
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is None:
             return
         schedule = _schedule_of(self.model.optimizer)
-        last_step = int(self.model.optimizer.iterations)
+        last_step = _steps_done(self.model.optimizer)
         if schedule is None or last_step <= self._first_step:
             logs["learning_rate"] = self._rate
             return
