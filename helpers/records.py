@@ -114,6 +114,20 @@ class TrainingRecord(Record):
     test_time_mirror: bool = False
     # epochs (and patience) chosen by helpers.training.fitting.training_length
     epochs_auto: bool = False
+    # The optimizer, schedule and early-stopping settings (helpers.parameters.optimization);
+    # their defaults are how every run recorded before them trained.
+    optimizer: str = "adam"
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    lr_decay_factor: float = 0.5
+    lr_decay_epochs: int = 5
+    lr_plateau_patience: int = 2
+    lr_min: float = 0.0
+    lr_warmup_epochs: int = 0
+    early_stopping_monitor: str = "val_loss"
+    restore_best_weights: bool = True
+    kept_epoch: int | None = None  # whose weights model.keras holds; None: best_epoch's
 
 
 class MetricsRecord(Record):
@@ -267,7 +281,8 @@ def save_trained_model(run_dir: str | Path, model: Any, result: Any,
         global_batch_size=global_batch_size, epochs_auto=bool(length and length.chosen),
         augmentation=augmentation_values(parameters), devices=list(devices),
         replicas=replicas, compute_dtype_policy=compute_dtype_policy, onednn=onednn.state(),
-        resumed_after_epoch=result.resumed_after_epoch))
+        resumed_after_epoch=result.resumed_after_epoch,
+        kept_epoch=getattr(result, "kept_epoch", 0) or result.best_epoch))
     return [artifacts.MODEL, artifacts.HISTORY, TrainingRecord.FILE]
 
 

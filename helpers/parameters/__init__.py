@@ -19,9 +19,9 @@ from pydantic import ValidationError
 
 from helpers import catalog
 from helpers.parameters.messages import problems_text
+from helpers.parameters.optimization import LR_SCHEDULES
 from helpers.parameters.schema import (
     LABEL_ENCODINGS,
-    LR_SCHEDULES,
     PARAMETER_NAMES,
     PRECISIONS,
     RUNNER_ONLY_PARAMETERS,

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+import helpers.parameters.optimization as optimization
 from helpers import catalog
 from helpers.parameters.messages import problems_text
 
@@ -32,7 +33,6 @@ ColorMode = Literal["grayscale", "rgb"]
 # the number of training images (04, helpers.training.fitting.training_length).
 Auto = Literal["auto"]
 LabelEncoding = Literal["sparse", "one_hot"]
-LearningRateSchedule = Literal["constant", "cosine"]
 Precision = Literal["auto", "off", "float16", "bfloat16"]
 XlaSetting = Literal["auto", "off"]
 Strategy = Literal["auto", "default", "mirrored", "multi_worker", "tpu"]
@@ -41,7 +41,6 @@ ReportedMetric = Literal["test_accuracy", "test_loss", "precision_macro", "recal
                          "f1_macro"]
 
 LABEL_ENCODINGS: tuple[str, ...] = get_args(LabelEncoding)
-LR_SCHEDULES: tuple[str, ...] = get_args(LearningRateSchedule)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 XLA_SETTINGS: tuple[str, ...] = get_args(XlaSetting)
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
@@ -163,9 +162,28 @@ class RunParameters(BaseModel):
                                          "with AMX or AVX-512 BF16, else float32), `off`, "
                                          "`float16` or `bfloat16`")
     # 04_train
-    learning_rate: Annotated[float, Field(gt=0)] = meaning(0.001, "Adam's initial learning rate")
-    lr_schedule: LearningRateSchedule = meaning("cosine", "`cosine` decay to zero over the run, "
-                                                "or `constant`")
+    optimizer: optimization.OptimizerName = meaning(
+        "adam", "`adam`, `sgd`, `adamw` or `rmsprop`, see [Optimizers and learning-rate "
+        "schedules](#optimizers-and-learning-rate-schedules)")
+    learning_rate: Annotated[float, Field(gt=0)] = meaning(0.001, "the optimizer's initial "
+                                                           "learning rate")
+    momentum: Annotated[float, Field(ge=0, lt=1)] = meaning(0.0, "`sgd`, `rmsprop`: momentum "
+                                                            "(0 = none, e.g. 0.9)")
+    nesterov: bool = meaning(False, "`sgd`: Nesterov momentum (needs `momentum` > 0)")
+    weight_decay: Annotated[float, Field(ge=0)] = meaning(
+        0.0, "`sgd`, `rmsprop`, `adamw` (needed, e.g. 0.004): decoupled weight decay")
+    lr_schedule: optimization.LearningRateSchedule = meaning(
+        "cosine", "`cosine` decay to zero over the run, `constant`, `step`, `exponential` or "
+        "`plateau`")
+    lr_decay_factor: Fraction = meaning(0.5, "`step`, `exponential`, `plateau`: each cut "
+                                        "multiplies the rate by this")
+    lr_decay_epochs: PositiveInt = meaning(5, "`step`: epochs between cuts")
+    lr_plateau_patience: PositiveInt = meaning(2, "`plateau`: epochs without a lower validation "
+                                               "loss before a cut")
+    lr_min: Annotated[float, Field(ge=0)] = meaning(0.0, "`plateau`: the lowest rate a cut "
+                                                    "may reach")
+    lr_warmup_epochs: Count = meaning(0, "epochs of linear warm-up to `learning_rate` before "
+                                      "the schedule (0 = none)")
     batch_size: PositiveInt = meaning(128, "images per step on each replica (the global batch "
                                       "is this × replicas)")
     epochs: PositiveInt | Auto = meaning("auto", "at most this many epochs; `auto`: 10, or as "
@@ -177,8 +195,13 @@ class RunParameters(BaseModel):
     ema_momentum: Annotated[float, Field(ge=0, lt=1)] = meaning(
         0.0, "keep an exponential moving average of the weights for validation and the saved "
         "model (0 = off; e.g. 0.999)")
-    early_stopping_patience: Count = meaning(4, "epochs without a better validation loss before "
-                                             "stopping (best weights restored)")
+    early_stopping_patience: Count = meaning(4, "epochs without a better monitored value "
+                                             "before stopping")
+    early_stopping_monitor: optimization.EarlyStoppingMonitor = meaning(
+        "val_loss", "what early stopping and the best checkpoint watch: `val_loss` or "
+        "`val_accuracy`")
+    restore_best_weights: bool = meaning(True, "keep the best checkpoint's weights; `false` "
+                                         "keeps the last epoch's")
     deterministic_ops: bool = meaning(True, "deterministic TensorFlow kernels: the same seed "
                                       "gives the same figures")
     augment_flip: bool = meaning(False, "mirror training images left-right at random (clothes: "
@@ -271,7 +294,8 @@ class RunParameters(BaseModel):
         for name, value in kind.fixed.items():
             if name in self.model_fields_set and getattr(self, name) != value:
                 raise ValueError(kind.fixed_message)
-        for problem in comparison_problems(self) + question_problems(self):
+        for problem in (optimization.problems(self) + comparison_problems(self)
+                        + question_problems(self)):
             raise ValueError(problem)
         return self
 

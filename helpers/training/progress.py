@@ -27,7 +27,8 @@ class EpochLog(EpochLine):
         logs = logs or {}
         line = {"epoch": epoch + 1, "epochs": self.epochs,
                 "seconds": round(time.perf_counter() - self._started, 2),
-                **{name: float(logs[name]) for name in EPOCH_FIGURES if name in logs}}
+                **{name: float(logs[name]) for name in (*EPOCH_FIGURES, "learning_rate")
+                   if name in logs}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Appended and flushed line by line: a reader sees whole lines or nothing new.
         with open(self.path, "a", encoding="utf-8") as handle:

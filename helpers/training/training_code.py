@@ -1,10 +1,11 @@
 """This run's training as plain Keras code (compile, then fit), to read after 03's model code.
 
 helpers.training.fitting trains with its own input pipeline and callbacks, which add atomic
-checkpoints and resuming after an interruption. What they compute is plain Keras: Adam, a
-cross-entropy loss, early stopping and a best checkpoint, all on validation loss. This module
-writes that as the code a student would write, with the run's settings and only the arguments
-that differ from Keras's defaults, so a reader can repeat the training without the helpers.
+checkpoints and resuming after an interruption. What they compute is plain Keras: the run's
+optimizer and learning-rate schedule (helpers.training.optimizers), a cross-entropy loss, early
+stopping and a best checkpoint on the monitored figure. This module writes that as the code a
+student would write, with the run's settings and only the arguments that differ from Keras's
+defaults, so a reader can repeat the training without the helpers.
 
 The training is the same, but the random draws are not. Keras's random layers shift by
 fractions of a pixel and resample once per layer, where helpers.data.input_pipeline shifts by
@@ -18,6 +19,16 @@ from typing import get_args
 
 from helpers.data.input_pipeline import Augmentation
 from helpers.parameters import LR_SCHEDULES, LabelEncoding
+from helpers.parameters.optimization import (
+    DEFAULT_OPTIMIZER,
+    DEFAULT_SCHEDULE,
+    DEFAULT_STOPPING,
+    MONITOR_WORDS,
+    OptimizerSettings,
+    ScheduleSettings,
+    StoppingSettings,
+)
+from helpers.training import training_code_rates as rates
 
 CHECKPOINT_FILE = "best.keras"
 # RandomErasing draws each side's share of the image as the square root of a number in this
@@ -28,7 +39,10 @@ ERASED_AREA = (0.01, 0.11)
 def training_source(*, learning_rate: float, lr_schedule: str, steps_per_epoch: int,
                     epochs: int, batch_size: int, label_encoding: str, label_smoothing: float,
                     ema_momentum: float, early_stopping_patience: int,
-                    augmentation: Augmentation, num_classes: int) -> str:
+                    augmentation: Augmentation, num_classes: int,
+                    optimizer: OptimizerSettings = DEFAULT_OPTIMIZER,
+                    schedule: ScheduleSettings = DEFAULT_SCHEDULE,
+                    stopping: StoppingSettings = DEFAULT_STOPPING) -> str:
     """Python source that compiles and fits `model` as this run's training does."""
     _check(lr_schedule, label_encoding, steps_per_epoch=steps_per_epoch, epochs=epochs,
            batch_size=batch_size, num_classes=num_classes)
@@ -39,9 +53,12 @@ def training_source(*, learning_rate: float, lr_schedule: str, steps_per_epoch: 
               "x_val, y_val: the validation ones."]
     lines += _label_lines(label_encoding, label_smoothing, num_classes)
     lines += _augmentation_lines(augmentation)
-    lines += _compile_lines(learning_rate, lr_schedule, steps_per_epoch, epochs,
-                            label_encoding, label_smoothing, ema_momentum)
-    lines += _fit_lines(batch_size, epochs, ema_momentum, early_stopping_patience)
+    plan = rates.RatePlan(learning_rate, lr_schedule, steps_per_epoch, epochs, schedule)
+    lines += rates.rate_lines(plan)
+    lines += _compile_lines(rates.rate_name(plan), optimizer, label_encoding, label_smoothing,
+                            ema_momentum)
+    lines += _fit_lines(batch_size, epochs, ema_momentum, early_stopping_patience, stopping,
+                        rates.callback_lines(plan))
     return "\n".join(lines) + "\n"
 
 
@@ -103,56 +120,62 @@ def _augmentation_lines(augmentation: Augmentation) -> list[str]:
             "model = keras.Sequential([augmentation, model])  # then the network above"]
 
 
-def _compile_lines(learning_rate: float, lr_schedule: str, steps_per_epoch: int, epochs: int,
-                   label_encoding: str, label_smoothing: float,
-                   ema_momentum: float) -> list[str]:
-    """The learning rate (or its schedule), then model.compile with Adam and the loss."""
-    lines = [""]
-    rate = repr(learning_rate)
-    if lr_schedule == "cosine":
-        lines += [f"# Cosine schedule: the learning rate falls from {rate} to zero over all "
-                  f"{steps_per_epoch * epochs} steps",
-                  f"# ({steps_per_epoch} per epoch, {_count(epochs, 'epoch')}).",
-                  f"learning_rate = keras.optimizers.schedules.CosineDecay("
-                  f"{rate}, decay_steps={steps_per_epoch * epochs})"]
-        rate = "learning_rate"
-    adam = [f"learning_rate={rate}"]
+def _compile_lines(rate: str, optimizer: OptimizerSettings, label_encoding: str,
+                   label_smoothing: float, ema_momentum: float) -> list[str]:
+    """model.compile with the run's optimizer and the loss; `rate` is the rate's source text."""
+    arguments = [f"learning_rate={rate}"]
+    if optimizer.momentum > 0:
+        arguments.append(f"momentum={optimizer.momentum!r}")
+    if optimizer.nesterov:
+        arguments.append("nesterov=True")
+    if optimizer.weight_decay > 0:
+        arguments.append(f"weight_decay={optimizer.weight_decay!r}")
     if ema_momentum > 0:
-        adam += ["use_ema=True", f"ema_momentum={ema_momentum!r}"]
+        arguments += ["use_ema=True", f"ema_momentum={ema_momentum!r}"]
     smoothing = f"label_smoothing={label_smoothing!r}" if label_smoothing > 0 else ""
     loss = ("SparseCategoricalCrossentropy" if label_encoding == "sparse" and not smoothing
             else "CategoricalCrossentropy")
+    lines = [""]
     if ema_momentum > 0:
-        lines.append("# Adam keeps a moving average of the weights, which validation and "
-                     "the saved model use.")
+        lines.append(f"# {optimizer.keras_name} keeps a moving average of the weights, which "
+                     "validation and the saved model use.")
     return lines + ["model.compile(",
-                    f"    optimizer=keras.optimizers.Adam({', '.join(adam)}),",
+                    f"    optimizer=keras.optimizers.{optimizer.keras_name}("
+                    f"{', '.join(arguments)}),",
                     f"    loss=keras.losses.{loss}({smoothing}),",
                     '    metrics=["accuracy"],',
                     ")"]
 
 
 def _fit_lines(batch_size: int, epochs: int, ema_momentum: float,
-               early_stopping_patience: int) -> list[str]:
+               early_stopping_patience: int, stopping: StoppingSettings,
+               rate_callbacks: list[str]) -> list[str]:
     """The callbacks, then model.fit on the training split, validated on the validation split."""
     ema = (["    keras.callbacks.SwapEMAWeights(swap_on_epoch=True),  "
             "# validate and keep the average"] if ema_momentum > 0 else [])
+    monitor = stopping.early_stopping_monitor
+    _, figure, best = MONITOR_WORDS[monitor]
     patience = max(early_stopping_patience, 1)  # Keras stops at the first worse epoch for 0 too
     if patience < epochs - 1:
-        stopping = (f"# Stop after {_count(patience, 'epoch')} without a lower validation loss;"
-                    if patience > 1 else "# Stop at the first epoch without a lower validation "
-                    "loss;")
+        stopping_line = (f"# Stop after {_count(patience, 'epoch')} without {figure};"
+                         if patience > 1 else f"# Stop at the first epoch without {figure};")
     else:  # the wait would end at the last epoch or later
-        stopping = (f"# All {_count(epochs, 'epoch')} run (a patience of "
-                    f"{early_stopping_patience} cannot stop them early);")
+        stopping_line = (f"# All {_count(epochs, 'epoch')} run (a patience of "
+                         f"{early_stopping_patience} cannot stop them early);")
+    kept = ([f"# keep the model of the epoch with the {best} ({CHECKPOINT_FILE})."]
+            if stopping.restore_best_weights else
+            [f"# save the model of the epoch with the {best} ({CHECKPOINT_FILE}),",
+             "# but keep the last epoch's weights (restore_best_weights is off)."])
+    restore = ", restore_best_weights=True" if stopping.restore_best_weights else ""
     return ["",
-            stopping,
-            f"# keep the model of the epoch with the lowest validation loss ({CHECKPOINT_FILE}).",
+            stopping_line,
+            *kept,
             "callbacks = [",
             *ema,
-            f'    keras.callbacks.EarlyStopping(monitor="val_loss", '
-            f"patience={early_stopping_patience}, restore_best_weights=True),",
-            f'    keras.callbacks.ModelCheckpoint("{CHECKPOINT_FILE}", monitor="val_loss", '
+            *rate_callbacks,
+            f'    keras.callbacks.EarlyStopping(monitor="{monitor}", '
+            f"patience={early_stopping_patience}{restore}),",
+            f'    keras.callbacks.ModelCheckpoint("{CHECKPOINT_FILE}", monitor="{monitor}", '
             "save_best_only=True),",
             "]",
             "history = model.fit(",

@@ -29,10 +29,11 @@ FIGURE_TEXTS = {
         "augmentation).",
         "A row of small training images from one batch."),
     "training_curves": FigureText(
-        "Loss (left) and accuracy (right) after each epoch, on the training and the "
-        "validation images.",
-        "Two line charts against the epoch number, loss on the left and accuracy on the "
-        "right, each with one line for the training and one for the validation images."),
+        "Loss (left) and accuracy (middle) after each epoch, on the training and the "
+        "validation images, and the learning rate of each epoch (right).",
+        "Three line charts against the epoch number: loss on the left and accuracy in the "
+        "middle, each with one line for the training and one for the validation images, "
+        "and on the right the learning rate, one point per epoch."),
     "predictions": FigureText(
         "Test images with the predicted class, its probability and the true class; the "
         "sample is chosen to show mistakes, so the share of red tiles is not the error rate.",
@@ -60,6 +61,13 @@ FIGURE_TEXTS = {
         "A grid of misclassified test images, each titled with its true class, the "
         "predicted class and the predicted probability."),
 }
+
+# The curves of a history recorded before each epoch's learning rate was (two panels).
+TRAINING_CURVES_WITHOUT_RATE = FigureText(
+    "Loss (left) and accuracy (right) after each epoch, on the training and the validation "
+    "images.",
+    "Two line charts against the epoch number, loss on the left and accuracy on the right, "
+    "each with one line for the training and one for the validation images.")
 
 
 # Which figure a plotting function draws, for figures shown without a name (the report

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from helpers import catalog, wording
-from helpers.writing import observations
+from helpers.parameters.optimization import (
+    DEFAULT_OPTIMIZER,
+    DEFAULT_SCHEDULE,
+    DEFAULT_STOPPING,
+    OptimizerSettings,
+    ScheduleSettings,
+    StoppingSettings,
+)
+from helpers.writing import observations, training_text
 
 # The built network's explanations (03) live in network_text, read from the model itself.
 from helpers.writing.network_text import (  # noqa: F401
@@ -75,26 +83,21 @@ def look_alike_classes(name: str, class_names: Sequence[str]) -> str:
 
 def training_settings(learning_rate: float, lr_schedule: str, label_encoding: str,
                       epochs: int, batch_size: int, label_smoothing: float = 0.0,
-                      ema_momentum: float = 0.0) -> list[str]:
-    """The loss, optimizer and schedule of this run, each with why it is used."""
+                      ema_momentum: float = 0.0, optimizer: OptimizerSettings = DEFAULT_OPTIMIZER,
+                      schedule: ScheduleSettings = DEFAULT_SCHEDULE,
+                      stopping: StoppingSettings = DEFAULT_STOPPING,
+                      early_stopping_patience: int | None = None) -> list[str]:
+    """The loss, optimizer, schedule and early stopping of this run, each with why it is used
+    (early stopping only when its patience is given)."""
     loss = ("sparse categorical cross-entropy (integer labels)" if label_encoding == "sparse"
             else "categorical cross-entropy (one-hot labels)")
     lines = [f"**Loss**: {loss}, `-log p(true class)`: small when the model gives the right "
              "class a high probability, large when it is confidently wrong.",
-             f"**Adam** at a learning rate of **{wording.number(learning_rate)}**: it adapts the "
-             "step "
-             "size of every weight from running averages of its gradients, so it needs little "
-             "tuning" + (" (0.001 is Keras's default)." if learning_rate == 0.001 else ".")]
-    if lr_schedule == "cosine":
-        lines.append(f"A **cosine schedule** lowers the rate smoothly from "
-                     f"{wording.number(learning_rate)}"
-                     f" to zero over the {epochs} planned epochs: big steps early, small steps "
-                     "at the end to settle. In the last epochs the steps are tiny, so the "
-                     "curves flatten there by design.")
-    else:
-        lines.append(f"The rate stays at {wording.number(learning_rate)} for all {epochs} epochs "
-                     "(no schedule).")
-    lines.append(f"Batches of **{batch_size}** images per step, at most **{epochs}** epochs.")
+             training_text.optimizer_sentence(optimizer, learning_rate),
+             *training_text.schedule_sentences(learning_rate, lr_schedule, epochs, schedule),
+             f"Batches of **{batch_size}** images per step, at most **{epochs}** epochs."]
+    if early_stopping_patience is not None:
+        lines.append(training_text.stopping_sentence(stopping, early_stopping_patience, epochs))
     if label_smoothing:
         lines.append(f"**Label smoothing** {label_smoothing:g}: the target for the right class "
                      f"is {1 - label_smoothing:g} rather than 1, a mild regularizer.")

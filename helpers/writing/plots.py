@@ -18,6 +18,7 @@ from helpers.writing.figure_texts import (  # noqa: F401 (FIGURE_OF_FUNCTION: re
     CAPTION_PREFIX,
     FIGURE_OF_FUNCTION,
     FIGURE_TEXTS,
+    TRAINING_CURVES_WITHOUT_RATE,
     FigureText,
 )
 
@@ -29,6 +30,8 @@ def figure_text(name: str, figure: Figure | None = None, caption: str | None = N
     Raises ValueError when a caption is not one line, or when nothing names the figure.
     """
     known = FIGURE_TEXTS.get(name)
+    if name == "training_curves" and figure is not None and len(figure.axes) == 2:
+        known = TRAINING_CURVES_WITHOUT_RATE  # a history without the learning rate
     title = _title(figure) if figure is not None else ""
     caption = caption or (known.caption if known else title)
     if not caption:
@@ -165,19 +168,42 @@ def class_distribution(counts_by_split: Mapping[str, np.ndarray],
     return figure
 
 
+# A learning rate that spans more than this factor is drawn on a log scale, where a halving
+# is a step of the same height wherever it happens.
+LOG_RATE_SPAN = 10
+
+
 def training_curves(history: pd.DataFrame) -> Figure:
-    """Loss and accuracy per epoch, training against validation."""
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
-    for axis, metric, title in ((loss_axis, "loss", "Loss (lower is better)"),
-                                (accuracy_axis, "accuracy", "Accuracy (higher is better)")):
+    """Loss and accuracy per epoch, training against validation, and the learning rate of each
+    epoch when the history records it (history.csv's `learning_rate`, the epoch's mean)."""
+    with_rate = "learning_rate" in history.columns
+    figure, axes = plt.subplots(1, 3 if with_rate else 2, figsize=(15 if with_rate else 11, 4))
+    for axis, metric, title in ((axes[0], "loss", "Loss (lower is better)"),
+                                (axes[1], "accuracy", "Accuracy (higher is better)")):
         axis.plot(history["epoch"], history[metric], marker="o", label="training")
         axis.plot(history["epoch"], history[f"val_{metric}"], marker="o", label="validation")
         axis.set_xlabel("epoch")
         axis.set_title(title)
         axis.grid(alpha=0.3)
         axis.legend()
+    if with_rate:
+        _rate_panel(axes[2], history)
     figure.tight_layout()
     return figure
+
+
+def _rate_panel(axis: plt.Axes, history: pd.DataFrame) -> None:
+    """The learning rate of each epoch, on a log scale where it spans a factor over 10."""
+    rates = history["learning_rate"].astype(float)
+    axis.plot(history["epoch"], rates, marker="o", color="tab:green", drawstyle="steps-mid")
+    positive = rates[rates > 0]
+    if len(positive) and positive.max() / positive.min() > LOG_RATE_SPAN:
+        axis.set_yscale("log")
+    else:
+        axis.set_ylim(0, rates.max() * 1.1 or 1)
+    axis.set_xlabel("epoch")
+    axis.set_title("Learning rate (mean of each epoch)")
+    axis.grid(alpha=0.3, which="both")
 
 
 def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str],

@@ -17,6 +17,12 @@ from typing import Any
 
 from helpers import artifacts, catalog, wording
 from helpers.parameters import RunParameters
+from helpers.parameters.optimization import (
+    MONITOR_WORDS,
+    OptimizerSettings,
+    ScheduleSettings,
+    StoppingSettings,
+)
 from helpers.records import (
     DatasetRecord,
     ModelRecord,
@@ -24,6 +30,7 @@ from helpers.records import (
     TrainingRecord,
     read_record_if_present,
 )
+from helpers.writing import training_text
 from helpers.writing.observations import dataset_title
 from helpers.writing.report_network import network_regularization
 
@@ -154,11 +161,14 @@ def _loss_text(records: RunRecords) -> str:
             else "categorical cross-entropy")
 
 
+def _optimizer_text(training: TrainingRecord) -> str:
+    """'Adam', 'SGD with Nesterov momentum 0.9', 'AdamW with weight decay 0.004'."""
+    return training_text.optimizer_name(OptimizerSettings.of(training))
+
+
 def _learning_rate_text(training: TrainingRecord) -> str:
-    if training.lr_schedule == "cosine":
-        return (f"{training.learning_rate:g} at the start, decayed to 0 along a cosine over "
-                f"the {training.epochs} planned epochs")
-    return f"{training.learning_rate:g}, constant"
+    return training_text.schedule_text(training.learning_rate, training.lr_schedule,
+                                       training.epochs, ScheduleSettings.of(training))
 
 
 def _batch_text(training: TrainingRecord) -> str:
@@ -174,13 +184,18 @@ def _epochs_text(records: RunRecords) -> str:
     patience = training.early_stopping_patience
     if patience is None:
         patience = records.parameter("early_stopping_patience")
-    stopping = f"early stopping after {patience} epochs without a lower validation loss"
+    stopping = StoppingSettings.of(training)
+    _, better, best = MONITOR_WORDS[stopping.early_stopping_monitor]
+    waiting = f"early stopping after {patience} epochs without {better}"
     if patience >= training.epochs:
-        stopping += " (as many as planned, so it cannot stop training early)"
+        waiting += " (as many as planned, so it cannot stop training early)"
     planned = (f"{training.epochs} planned (chosen for the data: epochs auto)"
                if training.epochs_auto else f"{training.epochs} planned")
-    return (f"{training.epochs_run} of {planned}; {stopping}; the weights of "
-            f"epoch {training.best_epoch}, the lowest validation loss, are kept")
+    kept = (f"the weights of epoch {training.best_epoch}, the {best}, are kept"
+            if stopping.restore_best_weights else
+            f"the weights of the last epoch, {training.kept_epoch or training.epochs_run}, are "
+            f"kept (restore_best_weights off; the {best} was epoch {training.best_epoch}'s)")
+    return f"{training.epochs_run} of {planned}; {waiting}; {kept}"
 
 
 def _augmentation_text(augmentation: Mapping[str, float | bool]) -> str:
@@ -218,7 +233,7 @@ def experiment_settings(records: RunRecords) -> list[Setting]:
         Setting("Network", _network_text(model.architecture, classes)),
         Setting("Trainable parameters", trainable),
         Setting("Regularization", _regularization_text(model.architecture)),
-        Setting("Optimizer and loss", f"Adam; {_loss_text(records)}"),
+        Setting("Optimizer and loss", f"{_optimizer_text(training)}; {_loss_text(records)}"),
         Setting("Learning rate", _learning_rate_text(training)),
         Setting("Batch size", _batch_text(training)),
         Setting("Epochs", _epochs_text(records)),

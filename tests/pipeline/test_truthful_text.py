@@ -79,6 +79,8 @@ CHANCE_RUN = {"class_names": THREE_CLASSES, "history": AT_CHANCE,
               "confusion": ((100, 0, 0), (100, 0, 0), (100, 0, 0))}
 LEARNED_RUN = {"class_names": THREE_CLASSES, "history": LEARNED, "epochs": frozenset({3}),
                "confident_share": 0.8, "confusion": ((90, 5, 5), (30, 65, 5), (5, 5, 90))}
+# Lowest validation loss at epoch 4, highest validation accuracy at epoch 5.
+ACCURACY_LATE = dataclasses.replace(OVERFIT, val_accuracy=(0.91, 0.94, 0.95, 0.955, 0.96))
 
 # (sentence, the run's facts that make it false, the same with facts that make it true)
 CASES = {
@@ -158,6 +160,51 @@ CASES = {
         "Validation loss changed little: at this constant learning rate validation had "
         "levelled off, and more epochs would mostly fit the training images better.",
         {"lr_schedule": "cosine"}, {"lr_schedule": "constant"}),
+    # The other schedules (training.json's lr_schedule).
+    "a step decay claimed for a cosine run": (
+        "- A **step decay** multiplies the rate by 0.5 every 3 epochs: 0.003 at first, 0.000375 "
+        "in the last planned epoch (epoch 10).", {"lr_schedule": "cosine"},
+        {"lr_schedule": "step"}),
+    "the plateau schedule's cuts in a run without one": (
+        "**The plateau schedule cut the rate** once, each time validation loss had gone 2 epochs "
+        "without a new low: to 0.0015 from epoch 6.", {"lr_schedule": "exponential"},
+        {"lr_schedule": "plateau"}),
+    "an exponential decay's flat end in a step run": (
+        "In the last 2 epochs (9-10) the exponential decay had brought the learning rate below "
+        "10% of its initial 0.003, so the last steps were small.", {"lr_schedule": "step"},
+        {"lr_schedule": "exponential"}),
+    "the listing's cosine schedule in a plateau run": (
+        "```python\nlearning_rate = keras.optimizers.schedules.CosineDecay(0.003, "
+        "decay_steps=1266)\n```", {"lr_schedule": "plateau"}, {"lr_schedule": "cosine"}),
+    # The optimizer (training.json's optimizer and momentum).
+    "Adam's settings sentence above an SGD run": (
+        "- **Adam** at a learning rate of **0.003**: it adapts the step size of every weight "
+        "from running averages of its gradients, so it needs little tuning.",
+        {"optimizer": "sgd"}, {"optimizer": "adam"}),
+    "SGD with momentum in the settings table of an Adam run": (
+        "| Optimizer and loss | SGD with momentum 0.9; sparse categorical cross-entropy |",
+        {"optimizer": "adam"}, {"optimizer": "sgd", "momentum": 0.9}),
+    "another momentum than the run's": (
+        "**Momentum 0.9**: the step follows a running sum of past gradients.",
+        {"optimizer": "sgd", "momentum": 0.5}, {"optimizer": "sgd", "momentum": 0.9}),
+    "AdamW named for an Adam run": ("AdamW, learning rate 0.003 (cosine), batch 256",
+                                    {"optimizer": "adam"}, {"optimizer": "adamw"}),
+    "the listing's optimizer": (
+        "```python\nmodel.compile(\n    optimizer=keras.optimizers.RMSprop(learning_rate=0.003),"
+        "\n)\n```", {"optimizer": "adam"}, {"optimizer": "rmsprop"}),
+    # The epoch whose weights are kept (early_stopping_monitor, restore_best_weights).
+    "the best accuracy's weights, where early stopping watched the loss": (
+        "Validation loss was lowest at **epoch 4 of 5** (0.1200, validation accuracy 0.9550); "
+        "the saved model has epoch 5's weights, the highest validation accuracy (0.9600), which "
+        "early stopping watches.", {"history": ACCURACY_LATE, **FIVE_EPOCHS},
+        {"history": ACCURACY_LATE, "monitor": "val_accuracy", **FIVE_EPOCHS}),
+    "the last epoch's weights, where the best are restored": (
+        "The saved model has the last epoch's weights (epoch 5): restore_best_weights is off.",
+        {"history": OVERFIT}, {"history": OVERFIT, "restore_best_weights": False}),
+    "early stopping on accuracy dated to another epoch": (
+        "trained 5 epochs in 9 s; best validation accuracy at epoch 4; the saved model has "
+        "epoch 4's weights", {"history": ACCURACY_LATE, **FIVE_EPOCHS},
+        {"history": OVERFIT, "monitor": "val_accuracy", **FIVE_EPOCHS}),
     # The curves (history.csv).
     "a best epoch that is not the lowest validation loss": (
         "Validation loss was lowest at **epoch 5 of 5** (0.120, validation accuracy 0.9600); "
@@ -337,6 +384,12 @@ TEACHING = [
     "memorising the training images.",
     "In the sweep, the run with dropout 0.5 reached a validation loss of 0.0900 at epoch 4.",
     "The learning rate fell from 0.003 to 0.0001 (0.003 → 0.0001) by epoch 5.",
+    # Other optimizers and schedules compared or suggested, or described under a condition.
+    "Adam adapts the step of every weight, where SGD uses one rate for all: compare the two.",
+    "- A sudden cut of the rate, when `lr_schedule` is step or plateau, is often followed by "
+    "a drop of both losses.",
+    "Try a plateau schedule (lr_schedule: plateau) instead, which would cut the rate when "
+    "progress stalls.",
 ]
 
 
@@ -344,7 +397,7 @@ TEACHING = [
 def test_teaching_text_that_claims_nothing_about_the_run_passes(text: str) -> None:
     """Checked against a constant-rate MLP run whose validation loss rose at the end."""
     facts = dataclasses.replace(FASHION_RUN, network=MLP, lr_schedule="constant",
-                                history=OVERFIT, epochs=frozenset({5}))
+                                history=OVERFIT, epochs=frozenset({5}), optimizer="sgd")
     assert check_text(text, facts) == []
 
 

@@ -7,11 +7,13 @@ history.csv). Each rule takes one sentence and the run's facts and says why the 
 false, or None. The rules catch the claims the report's text makes about its own run: a layer
 the network lacks, a shape it does not have, another dataset's classes or name, a learning
 rate, schedule, epoch count, split or seed other than the run's, a notebook count other than
-the notebooks', a reading of the curves the history does not bear out (the best epoch, a
-loss or accuracy quoted at an epoch, "no sign of overfitting", "fell together"), an activation
-the model does not use, an explanation of a layer kind the model lacks ("a convolution shares
-its few weights" in an MLP's report), a model left at chance read as converged or as making
-look-alike or confident mistakes, "one in 1", and matplotlib's clipping warning in the hand-in.
+the notebooks', an optimizer other than training.json's (in prose and in the training
+listing), a reading of the curves the history does not bear out (the best epoch, the epoch
+whose weights are kept, a loss or accuracy quoted at an epoch, "no sign of overfitting",
+"fell together"), an activation the model does not use, an explanation of a layer kind the
+model lacks ("a convolution shares its few weights" in an MLP's report), a model left at
+chance read as converged or as making look-alike or confident mistakes, "one in 1", and
+matplotlib's clipping warning in the hand-in.
 Teaching text that explains a schedule or another dataset without claiming it for this run,
 and a layer kind only under a condition or as a suggestion, passes. test_truthful_text.py
 runs the rules on fresh runs and on made-up sentences.
@@ -131,6 +133,13 @@ class History:
         return frozenset(epoch for epoch, value in zip(self.epoch, self.val_loss, strict=True)
                          if value == lowest)
 
+    @property
+    def best_accuracy_epochs(self) -> frozenset[int]:
+        """The epochs with the highest validation accuracy."""
+        highest = max(self.val_accuracy)
+        return frozenset(epoch for epoch, value in zip(self.epoch, self.val_accuracy,
+                                                       strict=True) if value == highest)
+
 
 @dataclass(frozen=True)
 class RunFacts:
@@ -145,10 +154,24 @@ class RunFacts:
     learning_rate: float
     epochs: frozenset[int]
     notebooks: int
-    lr_schedule: str | None = None  # training.json's "cosine" or "constant"; None: unchecked
+    lr_schedule: str | None = None  # training.json's "cosine", "step", ...; None: unchecked
     history: History | None = None  # None: the curve sentences are not checked
     confusion: tuple[tuple[int, ...], ...] | None = None  # metrics.json's; None: unchecked
     confident_share: float | None = None  # test predictions at >= CONFIDENT; None: unchecked
+    optimizer: str | None = None  # training.json's "adam", "sgd", ...; None: unchecked
+    momentum: float | None = None  # the optimizer's momentum; None: unchecked
+    monitor: str = "val_loss"  # what early stopping and the best checkpoint watched
+    restore_best_weights: bool = True  # False: model.keras has the last epoch's weights
+
+    @property
+    def kept_epochs(self) -> frozenset[int]:
+        """The epochs whose weights the saved model can have (one, but for a tie)."""
+        if self.history is None:
+            return frozenset()
+        if not self.restore_best_weights:
+            return frozenset({self.history.epoch[-1]})
+        return (self.history.best_accuracy_epochs if self.monitor == "val_accuracy"
+                else self.history.best_epochs)
 
 
 @dataclass(frozen=True)
@@ -492,8 +515,17 @@ CONSTANT_CLAIMS = re.compile(
     r"|\bthis constant learning rate\b|\brate\b(?:[^.;()]|\.\d){0,20}\(constant\)", re.I)
 
 
+# The other schedules, named as this run's: "A **step decay** multiplies the rate ...", "the
+# plateau schedule had brought the rate ...", "(ReduceLROnPlateau", "# Exponential decay: ...".
+SCHEDULE_MENTIONS = {
+    "step": re.compile(r"\bstep decay\b|\bthe step schedule\b", re.I),
+    "exponential": re.compile(r"\bexponential decay\b|\bthe exponential schedule\b", re.I),
+    "plateau": re.compile(r"\bplateau schedule\b|\bReduceLROnPlateau\b", re.I),
+}
+
+
 def wrong_schedule(sentence: Sentence, facts: RunFacts) -> str | None:
-    """A cosine schedule claimed for a constant-rate run, or a constant rate for a cosine one."""
+    """A schedule claimed for this run that is not training.json's lr_schedule."""
     text = sentence.text
     if facts.lr_schedule is None or CONDITIONAL.search(text):
         return None
@@ -503,7 +535,67 @@ def wrong_schedule(sentence: Sentence, facts: RunFacts) -> str | None:
         return f"claims a cosine schedule, but this run's lr_schedule is {facts.lr_schedule!r}"
     if facts.lr_schedule != "constant" and CONSTANT_CLAIMS.search(text):
         return f"claims a constant rate, but this run's lr_schedule is {facts.lr_schedule!r}"
+    for schedule, mention in SCHEDULE_MENTIONS.items():
+        if schedule != facts.lr_schedule and mention.search(text) and not suggestion:
+            return (f"names the {schedule} schedule, but this run's lr_schedule is "
+                    f"{facts.lr_schedule!r}")
     return None
+
+
+# How prose names each optimizer; "Adam" is not the start of "AdamW".
+OPTIMIZER_WORDS = {
+    "adam": re.compile(r"\bAdam(?!W)\b"),
+    "adamw": re.compile(r"\bAdamW\b"),
+    "sgd": re.compile(r"\bSGD\b|\bstochastic gradient descent\b", re.I),
+    "rmsprop": re.compile(r"\bRMSprop\b", re.I),
+}
+# Sentences that compare optimizers or suggest one rather than state this run's.
+OPTIMIZER_ELSEWHERE = re.compile(r"\b(?:than|instead|try|trying|would|could|might|compared?|"
+                                 r"versus|vs\.?|variants?|sweeps?|switch(?:ing)? to)\b", re.I)
+MOMENTUM_CLAIMS = re.compile(rf"\*\*(?:Nesterov )?[Mm]omentum ({NUMBER})\*\*"
+                             rf"|\bwith (?:Nesterov )?momentum ({NUMBER})")
+
+
+def wrong_optimizer(sentence: Sentence, facts: RunFacts) -> str | None:
+    """An optimizer, or a momentum, claimed for this run that training.json does not record."""
+    text = sentence.text
+    if facts.optimizer is None or OPTIMIZER_ELSEWHERE.search(text):
+        return None
+    for optimizer, words in OPTIMIZER_WORDS.items():
+        named = words.search(text)
+        if optimizer != facts.optimizer and named:
+            return (f"names {named.group(0)}, but this run's optimizer is "
+                    f"{facts.optimizer!r} (training.json)")
+    for match in MOMENTUM_CLAIMS.finditer(text):
+        value = float(next(group for group in match.groups() if group))
+        if facts.momentum is not None and not math.isclose(value, facts.momentum):
+            return f"momentum {value:g}, but this run's is {facts.momentum:g}"
+    return None
+
+
+# The training listing (a code block): the optimizer and schedule classes it builds.
+LISTED_OPTIMIZER = re.compile(r"\bkeras\.optimizers\.(Adam|AdamW|SGD|RMSprop)\(")
+LISTED_SCHEDULES = {"CosineDecay": ("cosine",), "ExponentialDecay": ("step", "exponential"),
+                    "ReduceLROnPlateau": ("plateau",)}
+KERAS_NAMES = {"Adam": "adam", "AdamW": "adamw", "SGD": "sgd", "RMSprop": "rmsprop"}
+
+
+def listing_findings(text: str, facts: RunFacts, notebook: str) -> list[Finding]:
+    """The code listings of a text that build another optimizer or schedule than the run's."""
+    findings = []
+    for block in re.findall(r"```.*?```", text, flags=re.S):
+        for match in LISTED_OPTIMIZER.finditer(block):
+            if facts.optimizer is not None and KERAS_NAMES[match.group(1)] != facts.optimizer:
+                findings.append(Finding(notebook, match.group(0), (
+                    f"the listing builds {match.group(1)}, but this run's optimizer is "
+                    f"{facts.optimizer!r}")))
+        for name, schedules in LISTED_SCHEDULES.items():
+            if facts.lr_schedule is not None and name in block \
+                    and facts.lr_schedule not in schedules:
+                findings.append(Finding(notebook, name, (
+                    f"the listing builds {name}, but this run's lr_schedule is "
+                    f"{facts.lr_schedule!r}")))
+    return findings
 
 
 DECIMAL = r"\d+\.\d+"
@@ -528,9 +620,14 @@ BEST_CLAIMS = (
     re.compile(r"\bthe best epoch was the last \((?P<epoch>\d+)\)"),
     re.compile(r"\b(?:began to overfit|overfitting that began|[Vv]alidation loss rose) after "
                r"epoch (?P<epoch>\d+)\b"),
-    re.compile(r"\b(?:did|had) not improve(?:d)? on epoch (?P<epoch>\d+)\b"),
-    re.compile(r"\b(?:saved model has|keeps|saved weights are) epoch (?P<epoch>\d+)'s\b"),
+    re.compile(r"\bvalidation loss (?:did|had) not improve(?:d)? on epoch (?P<epoch>\d+)\b"),
 )
+# Claims about the epoch whose weights the saved model has, and about the best accuracy.
+KEPT_CLAIMS = re.compile(r"\b(?:saved model has|keeps|saved weights are) epoch (\d+)'s\b"
+                         r"|\blast epoch's weights \(epoch (\d+)\)")
+ACCURACY_BEST_CLAIMS = re.compile(r"\bbest validation accuracy at epoch (\d+)\b"
+                                  r"|\bvalidation accuracy (?:did|had) not improve(?:d)? on "
+                                  r"epoch (\d+)\b")
 LAST_BEST = re.compile(r"\bthe best epoch was the last \((\d+)\)")
 OVERFIT_FROM = re.compile(r"\boverfit from epoch (\d+) on\b")
 NO_SIGN = re.compile(r"\bno sign of overfitting\b", re.I)
@@ -639,6 +736,26 @@ def wrong_best_epoch(sentence: Sentence, facts: RunFacts) -> str | None:
     if match and int(match.group(1)) != history.epoch[-1]:
         return f"'the best epoch was the last ({match.group(1)})', but the last is " \
                f"{history.epoch[-1]}"
+    return _wrong_kept_or_accuracy_epoch(text, facts, history)
+
+
+def _wrong_kept_or_accuracy_epoch(text: str, facts: RunFacts, history: History) -> str | None:
+    """An epoch claimed as the saved model's, or as the best validation accuracy's, that is
+    not (the kept epoch follows early_stopping_monitor and restore_best_weights)."""
+    for match in KEPT_CLAIMS.finditer(text):
+        epoch = int(match.group(1) or match.group(2))
+        if epoch not in facts.kept_epochs:
+            kept = " or ".join(map(str, sorted(facts.kept_epochs)))
+            return (f"the saved model's weights named as epoch {epoch}'s, but they are epoch "
+                    f"{kept}'s ({facts.monitor}, restore_best_weights "
+                    f"{str(facts.restore_best_weights).lower()})")
+        if match.group(2) and facts.restore_best_weights:
+            return "the last epoch's weights claimed, but the run restores the best weights"
+    for match in ACCURACY_BEST_CLAIMS.finditer(text):
+        epoch = int(match.group(1) or match.group(2))
+        if epoch not in history.best_accuracy_epochs:
+            best = " or ".join(map(str, sorted(history.best_accuracy_epochs)))
+            return f"best validation accuracy at epoch {epoch}, but it was highest at {best}"
     return None
 
 
@@ -823,7 +940,8 @@ def garbled(sentence: Sentence, facts: RunFacts) -> str | None:
 
 Rule = Callable[[Sentence, RunFacts], "str | None"]
 RULES: tuple[Rule, ...] = (missing_layer, wrong_shape, other_dataset, wrong_learning_rate,
-                           wrong_schedule, wrong_epochs, wrong_split, wrong_notebook_count,
+                           wrong_schedule, wrong_optimizer, wrong_epochs, wrong_split,
+                           wrong_notebook_count,
                            wrong_best_epoch, wrong_curve_value, wrong_curve_reading,
                            wrong_activation, absent_layer_taught, chance_misread,
                            unsupported_look_alike, unsupported_confidence, garbled)
@@ -832,7 +950,7 @@ RULES: tuple[Rule, ...] = (missing_layer, wrong_shape, other_dataset, wrong_lear
 def check_text(text: str, facts: RunFacts, notebook: str = "",
                printed: bool = False) -> list[Finding]:
     """Every sentence of a text (markdown, or printed lines) that a rule finds untrue."""
-    findings = []
+    findings = [] if printed else listing_findings(text, facts, notebook)
     for sentence in sentences(text, printed):
         for rule in RULES:
             why = rule(sentence, facts)
@@ -885,6 +1003,12 @@ def read_facts(run_dir: Path) -> RunFacts:
         epochs=frozenset({training["epochs"], training["epochs_run"]}),
         notebooks=len(notebook_paths(run_dir)), lr_schedule=training.get("lr_schedule"),
         history=read_history(history_file) if history_file.is_file() else None,
+        # A run recorded before these were trained with Adam, on validation loss, keeping the
+        # best weights (helpers.records.TrainingRecord's defaults).
+        optimizer=training.get("optimizer", "adam"),
+        momentum=float(training.get("momentum", 0.0)),
+        monitor=training.get("early_stopping_monitor", "val_loss"),
+        restore_best_weights=bool(training.get("restore_best_weights", True)),
         **_test_figures(run_dir))
 
 

@@ -240,7 +240,7 @@ def test_our_best_checkpoint_keeps_the_previous_model_through_a_kill_mid_save(
 def test_our_backup_keeps_the_previous_epoch_through_a_kill_mid_save(tmp_path: Path) -> None:
     images, labels = separable_data(16)
     model, tripwire = tripwire_model()
-    backup = callbacks.EpochBackup(tmp_path, [], 0.0, best_val_loss=np.inf)
+    backup = callbacks.EpochBackup(tmp_path, [], 0.0, best=np.inf)
     backup.set_model(model)
     backup.on_train_begin()
     model.train_on_batch(images, labels)
@@ -250,7 +250,7 @@ def test_our_backup_keeps_the_previous_epoch_through_a_kill_mid_save(tmp_path: P
     with pytest.raises(KilledMidWrite):
         backup.on_epoch_end(1, {"loss": 0.5, "val_loss": 0.4})
     state = fitting.read_backup(tmp_path)
-    assert state["epoch"] == 1 and state["best_val_loss"] == 0.6
+    assert state["epoch"] == 1 and state["best"] == 0.6
     restored, _ = tripwire_model()
     restored.load_weights(tmp_path / state["weights"])
     assert int(restored.optimizer.iterations) == 1  # the complete epoch-1 backup
@@ -286,4 +286,4 @@ def test_a_kill_between_the_backup_and_the_best_checkpoint_keeps_the_best_loss(
     state = fitting.read_backup(tmp_path / "backup")
     assert state["epoch"] == 1 and not (tmp_path / "best.keras").exists()
     # A resumed run starts from epoch 1's loss: no model worse than that one can be kept.
-    assert state["best_val_loss"] == state["history"][0]["val_loss"] < np.inf
+    assert state["best"] == state["history"][0]["val_loss"] < np.inf

@@ -5,6 +5,7 @@ import yaml
 
 from helpers import artifacts, parameters
 from helpers.model import networks
+from helpers.parameters.optimization import OptimizerSettings, ScheduleSettings, StoppingSettings
 from helpers.writing import narrative
 
 ASSIGNMENTS = artifacts.PROJECT_ROOT / "params" / "assignments"
@@ -59,8 +60,55 @@ def test_network_kind_names_an_mlp_as_such() -> None:
 def test_training_settings_quote_the_runs_own_rate_schedule_and_epochs() -> None:
     text = " ".join(narrative.training_settings(0.003, "cosine", "sparse", 6, 256))
     assert "**0.003**" in text and "6 planned epochs" in text and "1e-3" not in text
+    assert "**Adam**" in text
     constant = " ".join(narrative.training_settings(0.0003, "constant", "one_hot", 15, 64))
     assert "0.0003" in constant and "cosine" not in constant and "categorical" in constant
+
+
+SGD_PLATEAU = narrative.training_settings(
+    0.05, "plateau", "sparse", 10, 128, optimizer=OptimizerSettings("sgd", 0.9, nesterov=True),
+    schedule=ScheduleSettings(lr_plateau_patience=1, lr_warmup_epochs=2),
+    stopping=StoppingSettings("val_accuracy", restore_best_weights=False),
+    early_stopping_patience=4)
+
+
+def test_training_settings_name_the_optimizer_and_schedule_the_run_used() -> None:
+    text = " ".join(SGD_PLATEAU)
+    assert "**SGD** (stochastic gradient descent) at a learning rate of **0.05**" in text
+    assert "**Nesterov momentum 0.9**" in text
+    assert ("A **plateau schedule** (Keras's ReduceLROnPlateau) multiplies the rate by 0.5 each "
+            "time validation loss has gone 1 epoch without falling by at least 0.0001") in text
+    assert "epoch by epoch over the first 2 epochs (0.0167, 0.0333, then 0.05)" in text
+    assert ("**Early stopping** watches validation accuracy: training ends after 4 epochs "
+            "without a higher validation accuracy") in text
+    assert "the saved model keeps the last epoch's weights" in text
+    for other in ("Adam", "cosine", "Cosine"):
+        assert other not in text
+
+
+@pytest.mark.parametrize("optimizer, schedule, settings, phrases", [
+    (OptimizerSettings("adamw", weight_decay=0.004), "step", ScheduleSettings(lr_decay_epochs=3),
+     ["**AdamW** at a learning rate of **0.001**", "**Weight decay 0.004**, decoupled",
+      "A **step decay** multiplies the rate by 0.5 every 3 epochs: 0.001 at first, 0.000125 in "
+      "the last planned epoch (epoch 10)"]),
+    (OptimizerSettings("rmsprop", momentum=0.5), "exponential",
+     ScheduleSettings(lr_decay_factor=0.9),
+     ["**RMSprop** at a learning rate of **0.001**", "**Momentum 0.5**",
+      "An **exponential decay** multiplies the rate by 0.9 every epoch"]),
+    (OptimizerSettings("sgd"), "cosine", ScheduleSettings(lr_warmup_epochs=1),
+     ["the rate matters more than for an optimizer that adapts it per weight",
+      "step by step over the first epoch, from zero to 0.001",
+      "from 0.001 to zero over the 9 remaining epochs"]),
+])
+def test_each_optimizer_and_schedule_is_described_with_the_runs_numbers(
+        optimizer: OptimizerSettings, schedule: str, settings: ScheduleSettings,
+        phrases: list[str]) -> None:
+    text = " ".join(narrative.training_settings(0.001, schedule, "sparse", 10, 128,
+                                                optimizer=optimizer, schedule=settings))
+    for phrase in phrases:
+        assert phrase in text
+    assert ("cosine" in text) == (schedule == "cosine")
+    assert ("Adam" in text) == (optimizer.optimizer in ("adam", "adamw"))
 
 
 def test_augmentation_sentence_names_what_was_used_or_none() -> None:

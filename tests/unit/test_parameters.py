@@ -187,7 +187,12 @@ def test_override_values_are_typed(text: str, value: object) -> None:
     ("class_names", "[cat, cat]", "a list of two or more different names"),
     ("csv_header", "maybe", "parameter 'csv_header': input should be a valid boolean"),
     ("label_encoding", "onehot", "input should be 'sparse' or 'one_hot'"),
-    ("lr_schedule", "linear", "input should be 'constant' or 'cosine'"),
+    ("lr_schedule", "linear", "input should be 'constant', 'cosine', 'step', 'exponential' or "
+     "'plateau'"),
+    ("optimizer", "adagrad", "input should be 'adam', 'sgd', 'adamw' or 'rmsprop'"),
+    ("early_stopping_monitor", "loss", "input should be 'val_loss' or 'val_accuracy'"),
+    ("momentum", "1", "parameter 'momentum': input should be less than 1"),
+    ("lr_decay_factor", "1.5", "parameter 'lr_decay_factor': input should be less than 1"),
     ("mixed_precision", "gpu", "'auto', 'off', 'float16' or 'bfloat16'"),
     ("max_train_images", "-1", "parameter 'max_train_images': input should be greater than"),
     ("run_dir", "/tmp/x", "use --run-dir"),
@@ -224,3 +229,57 @@ def test_a_notebook_checks_its_own_values_and_ignores_other_names() -> None:
     assert parameters.check(namespace).epochs == 3
     with pytest.raises(ParameterError, match="'epochs'"):
         parameters.check({**namespace, "epochs": 2.5})
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"nesterov": True}, "nesterov=true is set, but optimizer 'adam' does not use it "
+     "(nesterov applies to optimizer sgd only)"),
+    ({"optimizer": "adamw", "weight_decay": 0.01, "momentum": 0.9},
+     "momentum=0.9 is set, but optimizer 'adamw' does not use it (AdamW's beta_1"),
+    ({"weight_decay": 0.01}, "weight_decay=0.01 is set, but optimizer 'adam' does not use it "
+     "(Adam with decoupled weight decay is AdamW: set optimizer: adamw)"),
+    ({"optimizer": "rmsprop", "momentum": 0.9, "nesterov": True},
+     "nesterov=true is set, but optimizer 'rmsprop' does not use it"),
+    ({"optimizer": "sgd", "nesterov": True}, "nesterov=true needs momentum > 0"),
+    ({"optimizer": "adamw"}, "optimizer 'adamw' needs weight_decay > 0 (AdamW without weight "
+     "decay is Adam); Keras's default is weight_decay: 0.004"),
+    ({"lr_min": 1e-5}, "lr_min=1e-05 is set, but lr_schedule 'cosine' does not use it (lr_min "
+     "applies to lr_schedule plateau only)"),
+    ({"lr_schedule": "exponential", "lr_decay_epochs": 3},
+     "lr_decay_epochs=3 is set, but lr_schedule 'exponential' does not use it"),
+    ({"lr_schedule": "constant", "lr_decay_factor": 0.1},
+     "lr_decay_factor=0.1 is set, but lr_schedule 'constant' does not use it (lr_decay_factor "
+     "applies to lr_schedule step and exponential and plateau only)"),
+    ({"epochs": 3, "lr_warmup_epochs": 3}, "lr_warmup_epochs=3 leaves no epoch after the "
+     "warm-up of the 3 planned"),
+])
+def test_a_setting_for_an_optimizer_or_schedule_that_ignores_it_is_refused(
+        values: dict, message: str) -> None:
+    with pytest.raises(ParameterError) as error:
+        parameters.validate(values)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("values", [
+    {"optimizer": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4},
+    {"optimizer": "adamw", "weight_decay": 0.004},
+    {"optimizer": "rmsprop", "momentum": 0.5},
+    {"lr_schedule": "step", "lr_decay_factor": 0.1, "lr_decay_epochs": 3, "lr_warmup_epochs": 2},
+    {"lr_schedule": "plateau", "lr_plateau_patience": 1, "lr_min": 1e-5},
+    {"lr_schedule": "exponential", "lr_decay_factor": 0.9},
+    # a value equal to the default is not "set" for a schedule that ignores it
+    {"optimizer": "adam", "momentum": 0.0, "lr_schedule": "cosine", "lr_decay_factor": 0.5},
+    {"early_stopping_monitor": "val_accuracy", "restore_best_weights": False},
+])
+def test_each_optimizer_and_schedule_takes_its_own_settings(values: dict) -> None:
+    checked = parameters.validate(values)
+    assert all(getattr(checked, name) == value for name, value in values.items())
+
+
+def test_the_settings_objects_default_to_the_schema() -> None:
+    from helpers.parameters import optimization
+
+    defaults = parameters.RunParameters()
+    assert optimization.DEFAULTS == {name: getattr(defaults, name)
+                                     for name in optimization.DEFAULTS}
+    assert optimization.OptimizerSettings.of(defaults) == optimization.DEFAULT_OPTIMIZER

@@ -10,6 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.colors import same_color
 
@@ -201,3 +202,29 @@ def test_grayscale_floats_keep_their_0_255_scale(caplog: pytest.LogCaptureFixtur
     shown = figure.axes[0].images[0]
     assert shown.get_array().shape == (8, 8) and shown.get_clim() == (0, 255)
     assert not caplog.records
+
+
+def curves_history(rates: list[float] | None) -> pd.DataFrame:
+    table = pd.DataFrame({"epoch": [1, 2, 3, 4], "loss": [0.6, 0.5, 0.45, 0.4],
+                          "accuracy": [0.8, 0.85, 0.87, 0.9], "val_loss": [0.55, 0.5, 0.5, 0.48],
+                          "val_accuracy": [0.82, 0.84, 0.85, 0.86]})
+    return table if rates is None else table.assign(learning_rate=rates)
+
+
+@pytest.mark.parametrize("rates, panels, scale", [
+    (None, 2, None),  # a history recorded before the rate was
+    ([0.05, 0.05, 0.025, 0.0125], 3, "linear"),  # halvings, drawn from 0
+    ([0.1, 0.01, 0.001, 0.0001], 3, "log"),  # a span over 10x: a log scale
+])
+def test_training_curves_draw_the_learning_rate_of_each_epoch(rates, panels: int,
+                                                              scale: str | None) -> None:
+    figure = plots.training_curves(curves_history(rates))
+    assert len(figure.axes) == panels
+    caption = plots.figure_text("training_curves", figure).caption
+    assert ("learning rate" in caption) == (rates is not None)  # the caption fits the panels
+    if rates is not None:
+        axis = figure.axes[2]
+        assert axis.get_yscale() == scale
+        assert list(axis.lines[0].get_ydata()) == rates
+        assert "Learning rate" in axis.get_title()
+    plt.close(figure)

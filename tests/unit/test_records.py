@@ -13,10 +13,13 @@ from helpers import artifacts, catalog, parameters, records
 PARAMETERS = parameters.validate({
     "seed": 7, "val_fraction": 0.2, "label_encoding": "one_hot", "architecture": "mlp",
     "hidden_units": [64], "dropout_rate": 0.5, "batch_norm": False, "l2_weight": 0.01,
-    "learning_rate": 0.003, "lr_schedule": "constant", "batch_size": 64, "epochs": 9,
+    "learning_rate": 0.003, "lr_schedule": "plateau", "batch_size": 64, "epochs": 9,
     "label_smoothing": 0.1, "ema_momentum": 0.99, "early_stopping_patience": 2,
     "augment_flip": True, "augment_shift": 0.1, "augment_erase": 0.25,
-    "augment_rotation": 10.0, "augment_zoom": 0.05, "test_time_mirror": True})
+    "augment_rotation": 10.0, "augment_zoom": 0.05, "test_time_mirror": True,
+    "optimizer": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 0.0005,
+    "lr_decay_factor": 0.3, "lr_plateau_patience": 3, "lr_min": 1e-5, "lr_warmup_epochs": 1,
+    "early_stopping_monitor": "val_accuracy", "restore_best_weights": False})
 
 
 class SavedModel:
@@ -28,8 +31,8 @@ class SavedModel:
 
 def training_result() -> SimpleNamespace:
     return SimpleNamespace(history=pd.DataFrame({"epoch": [1, 2], "loss": [0.9, 0.5]}),
-                           train_seconds=12.345, epochs_run=2, best_epoch=2,
-                           resumed_after_epoch=1)
+                           train_seconds=12.345, epochs_run=2, best_epoch=1,
+                           resumed_after_epoch=1, kept_epoch=2)
 
 
 @pytest.fixture(autouse=True)
@@ -48,14 +51,19 @@ def test_training_json_holds_the_parameters_and_04s_resolved_length(
     # Every augment_* parameter, these five and any added later, by name without the prefix.
     assert written["augmentation"] == records.augmentation_values(PARAMETERS)
     assert written == {
-        "train_seconds": 12.35, "epochs_run": 2, "best_epoch": 2, "learning_rate": 0.003,
-        "lr_schedule": "constant", "batch_size": 64, "global_batch_size": 128,
+        "train_seconds": 12.35, "epochs_run": 2, "best_epoch": 1, "learning_rate": 0.003,
+        "lr_schedule": "plateau", "batch_size": 64, "global_batch_size": 128,
         "epochs": epochs, "label_smoothing": 0.1, "ema_momentum": 0.99, "seed": 7,
         "augmentation": {**written["augmentation"], "flip": True, "shift": 0.1, "erase": 0.25,
                          "rotation": 10.0, "zoom": 0.05},
         "devices": ["CPU"], "replicas": 2, "compute_dtype_policy": "float32",
         "onednn": {"enabled": None}, "early_stopping_patience": patience,
-        "resumed_after_epoch": 1, "test_time_mirror": True, "epochs_auto": chosen}
+        "resumed_after_epoch": 1, "test_time_mirror": True, "epochs_auto": chosen,
+        # the optimizer, its schedule and early stopping, and whose weights model.keras has
+        "optimizer": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 0.0005,
+        "lr_decay_factor": 0.3, "lr_decay_epochs": 5, "lr_plateau_patience": 3, "lr_min": 1e-5,
+        "lr_warmup_epochs": 1, "early_stopping_monitor": "val_accuracy",
+        "restore_best_weights": False, "kept_epoch": 2}
 
 
 def test_preprocess_and_model_json_hold_the_parameters(tmp_path: Path) -> None:
@@ -108,3 +116,22 @@ def test_the_committed_reference_records_still_read() -> None:
     read = [records.read_record(run, kind) for run in sorted(reference.iterdir())
             for kind in kinds if (run / kind.FILE).is_file()]
     assert len(read) >= 3 * 5
+
+
+def test_a_training_json_from_before_the_optimizer_parameters_reads_as_adam(
+        tmp_path: Path) -> None:
+    from helpers.parameters.optimization import (
+        OptimizerSettings,
+        ScheduleSettings,
+        StoppingSettings,
+    )
+
+    old = {"train_seconds": 1.0, "epochs_run": 3, "best_epoch": 2, "learning_rate": 0.001,
+           "lr_schedule": "cosine", "batch_size": 128, "global_batch_size": 128, "epochs": 3,
+           "label_smoothing": 0.0, "ema_momentum": 0.0, "seed": 42, "augmentation": {},
+           "devices": ["CPU"], "replicas": 1, "compute_dtype_policy": "float32"}
+    record = records.TrainingRecord.model_validate(old)
+    assert OptimizerSettings.of(record) == OptimizerSettings()  # Adam, as every such run was
+    assert ScheduleSettings.of(record) == ScheduleSettings()
+    assert StoppingSettings.of(record) == StoppingSettings()  # val_loss, best weights kept
+    assert record.kept_epoch is None

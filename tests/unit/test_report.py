@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers.catalog.layer_grammar import parse_layers, spelling
+from helpers.parameters.optimization import KERAS_OPTIMIZERS
 from helpers.runner import cli, report, report_pdf
 
 HAS_CHROMIUM = report_pdf.find_browser() is not None
@@ -251,11 +252,13 @@ def test_settings_agree_with_the_records(reference: BuiltReference) -> None:
     assert ("one-hot" in settings["Label encoding"]) == (split["label_encoding"] == "one_hot")
     assert settings["Trainable parameters"].startswith(f"{model['parameters']['trainable']:,}")
     check_network(settings, model["architecture"])
-    assert settings["Optimizer and loss"].startswith("Adam; ")
+    optimizer = KERAS_OPTIMIZERS[training.get("optimizer", "adam")]  # Adam before it was recorded
+    assert settings["Optimizer and loss"].startswith(f"{optimizer}; ")
     sparse = split["label_encoding"] == "sparse" and not training["label_smoothing"]
     assert ("sparse" in settings["Optimizer and loss"]) == sparse
     assert settings["Learning rate"].startswith(f"{training['learning_rate']:g}")
     assert ("cosine" in settings["Learning rate"]) == (training["lr_schedule"] == "cosine")
+    assert ("constant" in settings["Learning rate"]) == (training["lr_schedule"] == "constant")
     assert settings["Batch size"].startswith(f"{training['batch_size']} ")
     epochs = settings["Epochs"]
     assert epochs.startswith(f"{training['epochs_run']} of {training['epochs']} planned")
@@ -333,7 +336,7 @@ def test_every_figure_has_alt_text_and_a_caption(reference: BuiltReference) -> N
         assert "<em>Figure: " in after.split("<img ", 1)[0]
     alts = image_alts(html)
     for figure in sorted((reference.run_dir / "figures").glob("*.png")):
-        text = report_figure_text(figure.stem)
+        text = report_figure_text(figure.stem, reference.run_dir)
         assert f"<em>Figure: {escape(text.caption, quote=False)}</em>" in html, figure.stem
         assert text.alt in alts, figure.stem
 
@@ -342,9 +345,13 @@ def image_alts(html: str) -> list[str]:
     return [unescape(alt) for alt in re.findall(r'<img [^>]*?alt="([^"]*)"', html)]
 
 
-def report_figure_text(name: str):
+def report_figure_text(name: str, run_dir: Path | None = None):
     from helpers.writing import plots
 
+    history = run_dir / "history.csv" if run_dir else None
+    if name == "training_curves" and history and history.is_file() \
+            and "learning_rate" not in history.read_text().splitlines()[0]:
+        return plots.TRAINING_CURVES_WITHOUT_RATE  # drawn before the rate was recorded
     return plots.figure_text(name)
 
 

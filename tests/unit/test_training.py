@@ -6,7 +6,7 @@ import pytest
 
 from helpers.backend import keras
 from helpers.model import networks
-from helpers.training import callbacks, fitting
+from helpers.training import callbacks, fitting, optimizers
 
 
 def tiny_data(count: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +47,7 @@ def test_non_finite_loss_stops_training_with_an_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("schedule, message", [("linear", "lr_schedule='linear'")])
 def test_unknown_schedule_is_named(schedule: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        fitting.learning_rate_schedule(1e-3, schedule, 10)
+        optimizers.learning_rate_schedule(1e-3, schedule, 10, 1)
 
 
 class InterruptDuringEpoch(keras.callbacks.Callback):
@@ -110,7 +110,7 @@ def test_interrupted_fit_resumes_after_the_last_completed_epoch(tmp_path: Path) 
                      extra_callbacks=[before, InterruptDuringEpoch(epoch=2)])
     state = fitting.read_backup(tmp_path / "backup")
     assert state["epoch"] == 2 and [row["epoch"] for row in state["history"]] == [1, 2]
-    best_before = state["best_val_loss"]
+    best_before = state["best"]
 
     model = compiled_tiny_model(4)  # as 04_train does: a fresh model, then fit again
     after = OptimizerAt(epoch=3)

@@ -33,9 +33,18 @@ from helpers.writing.curve_diagnosis.history import (
     is_noise,
     learning_rate_share,
     low_rate_tail,
+    rate_cuts,
     read_curves,
     small_validation,
     window_start,
+)
+from helpers.writing.curve_diagnosis.rates import (
+    improving_at_low_rate_sentence,
+    level_rate,
+    levelled_step,
+    plateau_sentence,
+    plateau_step,
+    rate_cut_sentence,
 )
 from helpers.writing.curve_diagnosis.sentences import (
     best_sentence,
@@ -46,7 +55,6 @@ from helpers.writing.curve_diagnosis.sentences import (
     levelled_sentence,
     noise_sentence,
     overfitting_sentence,
-    plateau_sentence,
     train_above_sentence,
     unstable_sentence,
 )
@@ -88,13 +96,20 @@ def train_only_regularizers(architecture: Mapping[str, Any],
     return tuple(found)
 
 
+def _settings_context(settings: Any) -> dict[str, Any]:
+    """What the curve reading takes from a run's parameters or training.json (same names)."""
+    return {"monitor": getattr(settings, "early_stopping_monitor", "val_loss"),
+            "restore_best_weights": getattr(settings, "restore_best_weights", True),
+            "lr_plateau_patience": getattr(settings, "lr_plateau_patience", 2)}
+
+
 def context_from_records(model: ModelRecord, training: TrainingRecord,
                          validation_images: int) -> CurveContext:
     """The context of a finished run, from its model.json, training.json and split size."""
     return CurveContext(training.epochs, training.early_stopping_patience,
                         training.learning_rate, training.lr_schedule, validation_images,
                         train_only_regularizers(model.architecture, training.augmentation),
-                        model.architecture["architecture"])
+                        model.architecture["architecture"], **_settings_context(training))
 
 
 def diagnose_recorded(history: pd.DataFrame, model: ModelRecord, training: TrainingRecord,
@@ -106,15 +121,16 @@ def diagnose_recorded(history: pd.DataFrame, model: ModelRecord, training: Train
 def observations_for_run(run_dir: str | Path, history: pd.DataFrame, epochs: int,
                          early_stopping_patience: int | None, learning_rate: float,
                          lr_schedule: str, augmentation: Mapping[str, float | bool] | Any,
-                         ) -> str:
+                         params: Any = None) -> str:
     """04_train's observations under the curves, as markdown: the network and the split
-    are read from 03's model.json and 02's preprocess.json in the run directory."""
+    are read from 03's model.json and 02's preprocess.json in the run directory; `params`
+    (the run's parameters) give what early stopping watched and the plateau's patience."""
     model = read_record(run_dir, ModelRecord)
     split = read_record(run_dir, PreprocessRecord)
     context = CurveContext(epochs, early_stopping_patience, learning_rate, lr_schedule,
                            split.validation_images,
                            train_only_regularizers(model.architecture, augmentation),
-                           model.architecture["architecture"])
+                           model.architecture["architecture"], **_settings_context(params))
     # A model left at chance gets the plain statement instead of readings of its curves.
     return observations.as_markdown(chance.unless_learned(
         diagnose(history, context), history, chance.classes_in(run_dir), learning_rate,
@@ -122,7 +138,7 @@ def observations_for_run(run_dir: str | Path, history: pd.DataFrame, epochs: int
 
 
 def _end_of_run(curves: Curves) -> tuple[list[Finding], list[str]]:
-    """What the last epochs show: a rise, progress, a schedule plateau or a level."""
+    """What the last epochs show: a rise, progress, a schedule's flat end or a level."""
     best, last = curves.best, curves.last
     tail = low_rate_tail(curves)
     ceiling = curves.val_loss[best] * (1 + RISE)
@@ -142,15 +158,16 @@ def _end_of_run(curves: Curves) -> tuple[list[Finding], list[str]]:
             findings.append(Finding.NOISE)
     elif tail:
         if last_change <= -IMPROVING:
-            findings, lines = [Finding.STILL_IMPROVING], [improving_sentence(curves, tail)]
+            findings, lines = [Finding.STILL_IMPROVING], [improving_at_low_rate_sentence(curves)]
     else:
         start = window_start(curves)
         fall = 1 - min(curves.val_loss[start + 1:]) / curves.val_loss[start]
         gain = max(curves.val_accuracy[start + 1:]) - curves.val_accuracy[start]
         if best > start and (fall >= IMPROVING or gain > curves.noise):
-            findings, lines = [Finding.STILL_IMPROVING], [improving_sentence(curves, [])]
+            findings, lines = [Finding.STILL_IMPROVING], [improving_sentence(curves)]
         else:
-            findings, lines = [Finding.LEVELLED_OFF], [levelled_sentence(curves)]
+            findings, lines = [Finding.LEVELLED_OFF], [levelled_sentence(curves,
+                                                                         level_rate(curves))]
     if plateau:
         findings.append(Finding.SCHEDULE_PLATEAU)
         lines.append(plateau_sentence(curves, tail, Finding.OVERFITTING in findings))
@@ -165,34 +182,31 @@ def next_steps(curves: Curves, findings: Sequence[Finding]) -> list[str]:
     has_dropout = any(item.startswith("dropout") for item in context.train_only)
     has_augmentation = any(item.startswith("augmentation") for item in context.train_only)
     cosine = context.lr_schedule == "cosine"
+    kept = curves.epoch[curves.kept]
+    keeps = (f"early stopping already keeps epoch {kept}'s weights" if context.restore_best_weights
+             else f"restore_best_weights would keep epoch {curves.epoch[curves.monitored_best]}'s"
+             " weights rather than the last epoch's")
     steps = []
     if Finding.OVERFITTING in findings:
         steps.append(f"Regularize against the overfitting that began after epoch {best}: "
                      f"{'a higher dropout rate' if has_dropout else 'dropout'} "
                      f"({dropout_parameter}), {'more ' if has_augmentation else ''}augmentation "
-                     "(augment_shift, augment_rotation) or more training images; early "
-                     f"stopping already keeps epoch {best}'s weights.")
+                     f"(augment_shift, augment_rotation) or more training images; {keeps}.")
     if Finding.UNSTABLE in findings:
         steps.append("Lower the learning rate (learning_rate): validation and training loss "
                      "both rose, the sign of steps too large for the network.")
     if Finding.LAST_EPOCH_RISE in findings:
         steps.append(f"Train a few epochs more (epochs) to see whether validation loss keeps "
                      f"rising after epoch {curves.epoch[-1]} (overfitting) or falls back "
-                     f"(noise); the saved weights are epoch {best}'s either way.")
+                     f"(noise); the saved weights are epoch {kept}'s either way.")
     if Finding.STILL_IMPROVING in findings:
         steps.append("Train for more epochs (epochs): validation loss was still falling when "
                      "training stopped" + ("; the cosine decay stretches over them."
                                            if cosine else "."))
     if Finding.SCHEDULE_PLATEAU in findings and Finding.OVERFITTING not in findings:
-        steps.append("Find out whether longer training helps with a longer schedule: more "
-                     "epochs (epochs), over which the cosine decay stretches. This run's flat "
-                     "end was set by the learning rate reaching zero and cannot say.")
+        steps.append(plateau_step(curves))
     if Finding.LEVELLED_OFF in findings:
-        steps.append("Let the learning rate decay over the run (lr_schedule) or lower it "
-                     "(learning_rate): validation stopped improving at a constant rate, where "
-                     "smaller final steps usually gain a little more." if not cosine else
-                     "Change the network or the data rather than train longer: validation "
-                     "had stopped improving before the schedule ended.")
+        steps.append(levelled_step(curves))
     if (Finding.TRAIN_ABOVE_VALIDATION in findings and Finding.OVERFITTING not in findings
             and Finding.LAST_EPOCH_RISE not in findings):
         steps.append("The model is not overfitting, so it has room for more capacity: try "
@@ -219,6 +233,10 @@ def diagnose(history: pd.DataFrame, context: CurveContext) -> Diagnosis:
     if len(curves.epoch) < context.planned_epochs:
         findings.append(Finding.EARLY_STOPPING)
         lines.append(early_stopping_sentence(curves))
+    cuts = rate_cuts(curves)
+    if cuts:
+        findings.append(Finding.RATE_CUT)
+        lines.append(rate_cut_sentence(curves, cuts))
     if len(curves.epoch) >= 2:
         end_findings, end_lines = _end_of_run(curves)
         findings += end_findings

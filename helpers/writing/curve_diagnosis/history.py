@@ -1,6 +1,7 @@
-"""A training history read for diagnosis: its columns, the best epoch, the validation set's
-noise, and where the learning-rate schedule ran low. diagnosis.py diagnoses from it;
-sentences.py writes the sentences.
+"""A training history read for diagnosis: its columns, the best and the kept epoch, the
+validation set's noise, and the learning rate of each epoch (history.csv's own column, or for
+a run recorded before it, the schedule's formula). diagnosis.py diagnoses from it;
+sentences.py and rates.py write the sentences.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from enum import Enum
 import pandas as pd
 
 from helpers import wording
+from helpers.parameters.optimization import LR_SCHEDULES as SCHEDULES
+from helpers.parameters.optimization import MONITORS
 
 COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
-SCHEDULES = ("constant", "cosine")
 # Validation loss more than 3% above its lowest has risen; less is a wobble, not a rise.
 RISE = 0.03
 # A fall of at least 2% of the validation loss over the last epochs is still progress.
@@ -35,7 +37,8 @@ class Finding(str, Enum):
     LAST_EPOCH_RISE = "last_epoch_rise"  # rose in the last epoch only: noise or a beginning
     UNSTABLE = "unstable"  # validation loss rose and training loss did not fall either
     STILL_IMPROVING = "still_improving"
-    SCHEDULE_PLATEAU = "schedule_plateau"  # the cosine rate near zero in the last epochs
+    SCHEDULE_PLATEAU = "schedule_plateau"  # a decaying schedule's rate near zero at the end
+    RATE_CUT = "rate_cut"  # the plateau schedule cut the rate after validation loss stalled
     LEVELLED_OFF = "levelled_off"  # validation flat at a rate that still moved the weights
     TRAIN_ABOVE_VALIDATION = "train_above_validation"
     NOISE = "noise"  # swings of validation accuracy smaller than its 95% interval
@@ -48,10 +51,13 @@ class CurveContext:
     planned_epochs: int
     early_stopping_patience: int | None
     learning_rate: float
-    lr_schedule: str  # "cosine" decays to zero over the planned epochs; "constant"
+    lr_schedule: str  # "cosine", "constant", "step", "exponential" or "plateau"
     validation_images: int
     train_only: tuple[str, ...] = ()  # regularizers acting only while training: "dropout 0.3"
     architecture: str = "cnn"  # which parameters a next step names
+    monitor: str = "val_loss"  # what early stopping and the best checkpoint watch
+    restore_best_weights: bool = True  # False: the saved model has the last epoch's weights
+    lr_plateau_patience: int = 2  # the plateau schedule's wait before a cut
 
     def __post_init__(self) -> None:
         if self.planned_epochs < 1:
@@ -61,6 +67,8 @@ class CurveContext:
                              f"{', '.join(SCHEDULES)}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be above 0, got {self.learning_rate}")
+        if self.monitor not in MONITORS:
+            raise ValueError(f"monitor {self.monitor!r} is not one of {', '.join(MONITORS)}")
         if self.validation_images < 1:
             raise ValueError(f"validation_images must be at least 1, got "
                              f"{self.validation_images}")
@@ -68,13 +76,14 @@ class CurveContext:
 
 
 def learning_rate_share(epoch: int, planned_epochs: int, lr_schedule: str) -> float:
-    """The rate during one epoch (1-based), averaged over it, as a share of the initial rate.
+    """The rate during one epoch (1-based), averaged over it, as a share of the initial rate,
+    for a run whose history.csv does not record it (constant and cosine ran before it did).
 
-    Keras's CosineDecay (helpers.training.fitting) falls from the rate to zero along half a cosine
-    over all planned steps; the average over the epoch's stretch [s, e] of the run is
+    Keras's CosineDecay (helpers.training.optimizers) falls from the rate to zero along half
+    a cosine over all planned steps; the average over the epoch's stretch [s, e] of the run is
     0.5 + 0.5 (sin(pi e) - sin(pi s)) / (pi (e - s)).
     """
-    if lr_schedule == "constant":
+    if lr_schedule != "cosine":
         return 1.0
     start, end = (epoch - 1) / planned_epochs, min(epoch / planned_epochs, 1.0)
     if start >= 1.0:
@@ -95,10 +104,35 @@ class Curves:
     best: int  # index of the lowest validation loss
     noise: float  # half-width of the 95% interval of validation accuracy at the best epoch
     context: CurveContext
+    rates: list[float] | None = None  # each epoch's mean learning rate, where recorded
 
     @property
     def last(self) -> int:
         return len(self.epoch) - 1
+
+    @property
+    def monitored(self) -> list[float]:
+        """The figure early stopping watches, per epoch."""
+        return self.val_accuracy if self.context.monitor == "val_accuracy" else self.val_loss
+
+    @property
+    def monitored_best(self) -> int:
+        """Index of the first best value of the monitored figure (the best checkpoint's)."""
+        values = self.monitored
+        pick = max if self.context.monitor == "val_accuracy" else min
+        return values.index(pick(values))
+
+    @property
+    def kept(self) -> int:
+        """Index of the epoch whose weights the saved model has."""
+        return self.monitored_best if self.context.restore_best_weights else self.last
+
+    def rate_share(self, index: int) -> float:
+        """The epoch's learning rate as a share of the initial one."""
+        if self.rates is not None:
+            return self.rates[index] / self.context.learning_rate
+        return learning_rate_share(self.epoch[index], self.context.planned_epochs,
+                                   self.context.lr_schedule)
 
 
 def read_curves(history: pd.DataFrame, context: CurveContext) -> Curves:
@@ -112,9 +146,11 @@ def read_curves(history: pd.DataFrame, context: CurveContext) -> Curves:
     best = min(range(len(history)), key=lambda index: columns["val_loss"][index])
     noise = wording.accuracy_interval(columns["val_accuracy"][best],
                                            context.validation_images)
+    rates = ([float(value) for value in history["learning_rate"]]
+             if "learning_rate" in history.columns else None)
     return Curves([int(value) for value in history["epoch"]], columns["loss"],
-                   columns["accuracy"], columns["val_loss"], columns["val_accuracy"], best,
-                   noise, context)
+                  columns["accuracy"], columns["val_loss"], columns["val_accuracy"], best,
+                  noise, context, rates)
 
 
 def small_validation(curves: Curves) -> bool:
@@ -129,15 +165,25 @@ def window_start(curves: Curves) -> int:
 
 
 def low_rate_tail(curves: Curves) -> list[int]:
-    """Indices of the last epochs whose average cosine rate was under LOW_RATE of the start."""
+    """Indices of the last epochs whose average rate was under LOW_RATE of the start, for a
+    schedule that decays by plan (a plateau schedule's cuts are read as cuts: rate_cuts)."""
     tail: list[int] = []
+    if curves.context.lr_schedule in ("constant", "plateau"):
+        return tail
     for index in range(curves.last, -1, -1):
-        share = learning_rate_share(curves.epoch[index], curves.context.planned_epochs,
-                                    curves.context.lr_schedule)
-        if share >= LOW_RATE:
+        if curves.rate_share(index) >= LOW_RATE:
             break
         tail.insert(0, index)
     return tail
+
+
+def rate_cuts(curves: Curves) -> list[int]:
+    """Indices of the epochs that began at a rate the plateau schedule had cut (lower than the
+    epoch before, after any warm-up), for a plateau run whose history records its rate."""
+    if curves.context.lr_schedule != "plateau" or curves.rates is None:
+        return []
+    rates = curves.rates
+    return [index for index in range(1, len(rates)) if rates[index] < rates[index - 1] * 0.999]
 
 
 def is_noise(curves: Curves) -> bool:

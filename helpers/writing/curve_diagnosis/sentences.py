@@ -7,12 +7,11 @@ from __future__ import annotations
 import math
 
 from helpers import wording
+from helpers.parameters.optimization import MONITOR_WORDS
 from helpers.writing.curve_diagnosis.history import (
-    LOW_RATE,
     RISE,
     TRAIN_FALLING,
     Curves,
-    learning_rate_share,
     small_validation,
     window_start,
 )
@@ -30,23 +29,43 @@ def best_sentence(curves: Curves) -> str:
     planned = curves.context.planned_epochs
     line = (f"Validation loss was lowest at **epoch {curves.epoch[best]} of {run}** "
             f"({curves.val_loss[best]:.4f}, validation accuracy {curves.val_accuracy[best]:.4f});"
-            " the saved model has that epoch's weights.")
+            f" {kept_phrase(curves, best)}.")
     if run >= planned:
         line += f" All {planned} planned epochs ran."
     return line
 
 
+def kept_phrase(curves: Curves, best: int | None = None) -> str:
+    """Whose weights the saved model has; "that epoch's" when they are epoch `best`'s."""
+    kept, context = curves.kept, curves.context
+    if not context.restore_best_weights:
+        return (f"the saved model has the last epoch's weights (epoch {curves.epoch[kept]}): "
+                "restore_best_weights is off")
+    if kept == best:
+        return "the saved model has that epoch's weights"
+    if context.monitor == "val_loss":
+        return f"the saved model has epoch {curves.epoch[kept]}'s weights"
+    return (f"the saved model has epoch {curves.epoch[kept]}'s weights, the "
+            f"{MONITOR_WORDS[context.monitor][2]} ({curves.monitored[kept]:.4f}), which early "
+            "stopping watches")
+
+
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def early_stopping_sentence(curves: Curves) -> str:
-    best, patience = curves.best, curves.context.early_stopping_patience
+    best, patience = curves.monitored_best, curves.context.early_stopping_patience
     waited = curves.last - best
     rule = f" (the patience is {patience})" if patience is not None else ""
+    figure = MONITOR_WORDS[curves.context.monitor][0]
     return (f"**Early stopping fired** after epoch {curves.epoch[-1]} of the "
-            f"{curves.context.planned_epochs} planned: validation loss had not improved on "
-            f"epoch {curves.epoch[best]}'s {curves.val_loss[best]:.4f} for {waited} "
+            f"{curves.context.planned_epochs} planned: {figure} had not improved on "
+            f"epoch {curves.epoch[best]}'s {curves.monitored[best]:.4f} for {waited} "
             f"epoch{'s' if waited != 1 else ''}{rule}.")
 
 
-def _accuracy_after(curves: Curves, start: int, end: int) -> str:
+def accuracy_after(curves: Curves, start: int, end: int) -> str:
     """How validation accuracy moved from one epoch to another, against the noise."""
     before, after = curves.val_accuracy[start], curves.val_accuracy[end]
     moved = (f"validation accuracy went from {before:.4f} at epoch {curves.epoch[start]} to "
@@ -76,7 +95,7 @@ def overfitting_sentence(curves: Curves) -> str:
         line += (f"Validation accuracy fell too, from {curves.val_accuracy[best]:.4f} to "
                  f"{curves.val_accuracy[last]:.4f}, more than {_resolve(curves)}.")
     else:
-        line += (f"V{_accuracy_after(curves, best, last)[1:]}: the rise is in how confident "
+        line += (f"V{accuracy_after(curves, best, last)[1:]}: the rise is in how confident "
                  "the predictions were, not in how many were wrong.")
     if small_validation(curves):
         line += (f" With only {curves.context.validation_images:,} validation images part of "
@@ -117,83 +136,42 @@ def last_epoch_rise_sentence(curves: Curves) -> str:
     train_fell = curves.loss[last] < curves.loss[before]
     return (f"In the last epoch validation loss rose from {curves.val_loss[before]:.4f} (epoch "
             f"{curves.epoch[before]}{lowest}) to {curves.val_loss[last]:.4f} "
-            f"(+{wording.share(rise)}), {_accuracy_after(curves, before, last)}, and training loss "
+            f"(+{wording.share(rise)}), {accuracy_after(curves, before, last)}, and training loss "
             f"went from {curves.loss[before]:.4f} to {curves.loss[last]:.4f}. One epoch is not "
             f"a trend: it may be noise ({'; '.join(evidence)}) or the start of overfitting"
             + ("" if train_fell else
                " (training loss did not fall that epoch either, which points more to one noisy "
                "step)")
-            + f". The saved model has epoch {curves.epoch[best]}'s weights either way.")
+            + f". {_sentence_case(kept_phrase(curves))}"
+            + (" either way." if curves.context.restore_best_weights else "."))
 
 
-def plateau_sentence(curves: Curves, tail: list[int], overfitting: bool) -> str:
-    first, last = tail[0], curves.last
-    before = max(first - 1, 0)
-    context = curves.context
-
-    def rate(index: int) -> str:
-        return wording.share(learning_rate_share(curves.epoch[index], context.planned_epochs,
-                                          context.lr_schedule))
-
-    if len(tail) == 1:
-        when = (f"In the last epoch ({curves.epoch[last]}) the cosine schedule had brought the "
-                f"learning rate down to {rate(last)} of its initial {context.learning_rate:g} "
-                "on average")
-    else:
-        when = (f"In the last {len(tail)} epochs ({curves.epoch[first]}-{curves.epoch[last]}) "
-                f"the cosine schedule had brought the learning rate below "
-                f"{wording.share(LOW_RATE)} of its initial {context.learning_rate:g} "
-                f"({rate(first)} "
-                f"in epoch {curves.epoch[first]}, {rate(last)} in epoch {curves.epoch[last]})")
-    change = curves.val_loss[last] - curves.val_loss[before]
-    final = curves.val_loss[last] - curves.val_loss[last - 1]
-    ending = ("" if overfitting else
-              " A curve flattened by the schedule says nothing about whether more training "
-              "would help; only a longer schedule can tell.")
-    flat = ("" if len(tail) == 1 else
-            f"; in the last epoch validation loss moved only {abs(final):.4f} "
-            f"({wording.share(final / curves.val_loss[last - 1])})")
-    return (f"{when}, so the last steps were small: validation loss went from "
-            f"{curves.val_loss[before]:.4f} at epoch {curves.epoch[before]} to "
-            f"{curves.val_loss[last]:.4f} ({'+' if change >= 0 else '−'}{abs(change):.4f}), "
-            f"training loss from {curves.loss[before]:.4f} to {curves.loss[last]:.4f}, and "
-            f"{_accuracy_after(curves, before, last)}{flat}.{ending}")
-
-
-def improving_sentence(curves: Curves, tail: list[int]) -> str:
+def improving_sentence(curves: Curves) -> str:
+    """Validation loss still falling over the run's last third (at a rate still in use)."""
     last = curves.last
-    if tail:
-        before = last - 1
-        fall = 1 - curves.val_loss[last] / curves.val_loss[before]
-        rate = learning_rate_share(curves.epoch[last], curves.context.planned_epochs, "cosine")
-        return (f"Validation loss still fell {wording.share(fall)} in the last epoch "
-                f"({curves.val_loss[before]:.4f} → {curves.val_loss[last]:.4f}) although the "
-                f"cosine schedule had brought the learning rate to {wording.share(rate)} of its "
-                "start: the run was still improving when the schedule ended.")
     start = window_start(curves)
     fall = 1 - min(curves.val_loss[start + 1:]) / curves.val_loss[start]
     return (f"Validation loss was still falling at the end: {curves.val_loss[start]:.4f} at "
             f"epoch {curves.epoch[start]}, {min(curves.val_loss[start + 1:]):.4f} by epoch "
             f"{curves.epoch[curves.best]} (−{wording.share(fall)}), and "
-            f"{_accuracy_after(curves, start, last)}: training had not converged.")
+            f"{accuracy_after(curves, start, last)}: training had not converged.")
 
 
-def levelled_sentence(curves: Curves) -> str:
+def levelled_sentence(curves: Curves, rate: str) -> str:
+    """Validation flat over the last third; `rate` says at what rate ('at this learning rate')."""
     start, last, best = window_start(curves), curves.last, curves.best
     train_fall = 1 - curves.loss[last] / curves.loss[start]
     line = (f"Over the last {last - start} epochs validation loss changed little "
             f"({curves.val_loss[start]:.4f} at epoch {curves.epoch[start]}, "
             f"{curves.val_loss[last]:.4f} at epoch {curves.epoch[last]}; lowest "
             f"{curves.val_loss[best]:.4f} at epoch {curves.epoch[best]}) and "
-            f"{_accuracy_after(curves, start, last)}")
-    rate = "this constant learning rate" if curves.context.lr_schedule == "constant" \
-        else "this learning rate"
+            f"{accuracy_after(curves, start, last)}")
     if train_fall >= TRAIN_FALLING:
         return (f"{line}, while training loss kept falling from {curves.loss[start]:.4f} to "
-                f"{curves.loss[last]:.4f}: at {rate} validation had levelled off, and more "
+                f"{curves.loss[last]:.4f}: {rate} validation had levelled off, and more "
                 "epochs would mostly fit the training images better.")
     return (f"{line}, and training loss changed little too ({curves.loss[start]:.4f} → "
-            f"{curves.loss[last]:.4f}): at {rate} training had converged.")
+            f"{curves.loss[last]:.4f}): {rate} training had converged.")
 
 
 def train_above_sentence(curves: Curves, overfitting: bool = False) -> str:
