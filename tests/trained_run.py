@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import artifacts, parameters, records
+from helpers import artifacts, parameters, step_outputs
 from helpers.data import datasets, preprocess
 from helpers.evaluation import scoring
 from helpers.model import networks
@@ -20,9 +20,9 @@ def build_trained_run(run_dir: Path, train_images: int = 4000, test_images: int 
     """Write dataset, split, a two-epoch model, predictions and metrics into run_dir."""
     data = datasets.subsample(datasets.load_dataset("fashion_mnist", download=False), train_images,
                               test_images, seed)
-    records.save_dataset(run_dir, data)
+    step_outputs.save_dataset(run_dir, data)
     train_indices, val_indices = preprocess.stratified_split(data.y_train, 0.1, seed)
-    records.save_split(run_dir, train_indices, val_indices, len(data.y_test),
+    step_outputs.save_split(run_dir, train_indices, val_indices, len(data.y_test),
                        parameters.validate({"val_fraction": 0.1, "seed": seed}),
                        preprocess.PIXEL_SCALE)
     fitting.set_global_seed(seed)
@@ -58,10 +58,10 @@ def build_synthetic_run(run_dir: Path, image_shape: tuple[int, int, int],
                 np.arange(count, dtype=np.int64) % classes)
 
     (x_train, y_train), (x_test, y_test) = images(120), images(30)
-    records.save_dataset(run_dir, datasets.Dataset("synthetic", x_train, y_train, x_test,
+    step_outputs.save_dataset(run_dir, datasets.Dataset("synthetic", x_train, y_train, x_test,
                                                      y_test, class_names, "random"))
     train_indices, val_indices = preprocess.stratified_split(y_train, 0.2, seed)
-    records.save_split(run_dir, train_indices, val_indices, len(y_test),
+    step_outputs.save_split(run_dir, train_indices, val_indices, len(y_test),
                        parameters.validate({"val_fraction": 0.2, "seed": seed}),
                        preprocess.PIXEL_SCALE)
     model = networks.build_cnn(image_shape, classes, conv_filters=(8,), dense_units=16)

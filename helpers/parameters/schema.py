@@ -3,80 +3,45 @@
 The notebooks' `parameters` cells are the source of the names and defaults (papermill
 injects values there); tests/unit/test_parameters.py keeps this schema and those cells in
 step, and docs/runner.md's parameter table is generated from it
-(`python -m helpers.runner.parameter_table`). helpers.parameters re-exports what callers use.
+(`python -m helpers.runner.parameter_table`). helpers.parameters re-exports what callers use;
+the allowed values are helpers.parameters.values, the checks across parameters
+helpers.parameters.checks.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+import helpers.parameters.checks as checks
 import helpers.parameters.optimization as optimization
 from helpers import catalog
-from helpers.parameters.messages import problems_text
-
-# Allowed values, which the stage modules also read (they import TensorFlow; this does not).
-# Datasets and network kinds are the catalog's (helpers/catalog/): each is declared there once.
-Dataset = Literal[catalog.DATASET_NAMES]  # type: ignore[valid-type]
-TestSplit = Literal["published", "pooled"]
-Architecture = Literal[catalog.NETWORK_NAMES]  # type: ignore[valid-type]
-ColorMode = Literal["grayscale", "rgb"]
-# Chosen from the data: image_size and color_mode from a folder's images (01), epochs from
-# the number of training images (04, helpers.training.fitting.training_length).
-Auto = Literal["auto"]
-LabelEncoding = Literal["sparse", "one_hot"]
-Precision = Literal["auto", "off", "float16", "bfloat16"]
-XlaSetting = Literal["auto", "off"]
-Strategy = Literal["auto", "default", "mirrored", "multi_worker", "tpu"]
-# The figures an assignment brief may report, which 08_conclusion compares with the run's.
-ReportedMetric = Literal["test_accuracy", "test_loss", "precision_macro", "recall_macro",
-                         "f1_macro"]
-
-LABEL_ENCODINGS: tuple[str, ...] = get_args(LabelEncoding)
-PRECISIONS: tuple[str, ...] = get_args(Precision)
-XLA_SETTINGS: tuple[str, ...] = get_args(XlaSetting)
-STRATEGIES: tuple[str, ...] = get_args(Strategy)
-
-PositiveInt = Annotated[int, Field(ge=1)]
-Count = Annotated[int, Field(ge=0)]
-Fraction = Annotated[float, Field(gt=0, lt=1)]
-ImageSize = PositiveInt | Annotated[list[PositiveInt], Field(min_length=2, max_length=2)] | Auto
-# Set by the runner (--run-dir), never by a params file.
-RUNNER_PARAMETERS = ("run_dir",)
-# Read by the runner itself, not by a notebook: no `parameters` cell declares them, so
-# execute.run passes them to none (it passes each notebook only the names it declares).
-RUNNER_ONLY_PARAMETERS = ("comparisons", "comparison_seeds")
-
-
-def meaning(default: Any, text: str) -> Any:
-    """A field's default and its meaning, the text docs/runner.md's table shows (markdown)."""
-    return Field(default, description=text)
-
-
-class Comparison(BaseModel):
-    """One variant the brief asks to compare with its run: a name and parameter overrides."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    name: Annotated[str, Field(min_length=1, pattern=r"[A-Za-z0-9]")]
-    set: Annotated[dict[str, Any], Field(min_length=1)]
-
-
-class Question(BaseModel):
-    """A question of the brief and the comparison variants whose measurements answer it."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    ask: Annotated[str, Field(min_length=1)]
-    answered_by: list[str] = []  # variant names; empty: the run's own figures answer it
+from helpers.parameters.values import (  # noqa: F401 (re-exported: the stages read them)
+    LABEL_ENCODINGS,
+    PRECISIONS,
+    RUNNER_ONLY_PARAMETERS,
+    RUNNER_PARAMETERS,
+    STRATEGIES,
+    XLA_SETTINGS,
+    Architecture,
+    Auto,
+    ColorMode,
+    Comparison,
+    Count,
+    Dataset,
+    Fraction,
+    ImageSize,
+    LabelEncoding,
+    PositiveInt,
+    Precision,
+    Question,
+    ReportedMetric,
+    Strategy,
+    TestSplit,
+    XlaSetting,
+    meaning,
+)
 
 
 class RunParameters(BaseModel):
@@ -287,73 +252,17 @@ class RunParameters(BaseModel):
         if self.layers and self.architecture != "layers":
             raise ValueError(f"layers are given but architecture is {self.architecture!r}: "
                              "set architecture: layers to build them")
-        own_model_problem = _own_model_problem(self)
+        own_model_problem = checks.own_model_problem(self)
         if own_model_problem:
             raise ValueError(own_model_problem)
         kind = catalog.network(self.architecture)
         for name, value in kind.fixed.items():
             if name in self.model_fields_set and getattr(self, name) != value:
                 raise ValueError(kind.fixed_message)
-        for problem in (optimization.problems(self) + comparison_problems(self)
-                        + question_problems(self)):
+        for problem in (optimization.problems(self) + checks.comparison_problems(self)
+                        + checks.question_problems(self)):
             raise ValueError(problem)
         return self
-
-
-def _own_model_problem(checked: RunParameters) -> str | None:
-    """architecture `file` and model_file go together; the file must be a .py file. (Whether
-    it exists and builds a usable model is checked when 03 builds it: helpers.model.own_model.)"""
-    if checked.architecture == "file" and not checked.model_file:
-        return ("architecture 'file' needs the model_file parameter: the path of a .py file "
-                f"whose function {checked.model_function}(input_shape, num_classes) returns a "
-                "keras.Model, e.g. params/models/residual.py")
-    if checked.model_file and checked.architecture != "file":
-        return (f"model_file is given but architecture is {checked.architecture!r}: set "
-                "architecture: file to build the model it returns")
-    if checked.model_file and not checked.model_file.endswith(".py"):
-        return (f"model_file {checked.model_file!r} is not a Python file: it must name a .py "
-                "file")
-    return None
-
-
-def comparison_problems(checked: RunParameters) -> list[str]:
-    """Each comparison's overrides checked by this schema, merged with the run's own values."""
-    comparisons = checked.comparisons or []
-    names = [comparison.name for comparison in comparisons]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        return [f"comparisons: the name {repeated[0]!r} is used twice; each variant needs its "
-                "own name"]
-    own = checked.model_dump(include=checked.model_fields_set,
-                             exclude={"comparisons", "questions"})
-    for comparison in comparisons:
-        label = f"comparison {comparison.name!r}"
-        for name in comparison.set:
-            if name in (*RUNNER_PARAMETERS, *RUNNER_ONLY_PARAMETERS):
-                return [f"{label}: parameter {name!r} cannot be set by a comparison"]
-            if name not in RunParameters.model_fields:
-                return [f"{label}: unknown parameter {name!r}. Valid parameters: "
-                        f"{', '.join(PARAMETER_NAMES)}"]
-        try:
-            RunParameters.model_validate({**own, **comparison.set})
-        except ValidationError as error:
-            problems = problems_text(error.errors(), PARAMETER_NAMES, RUNNER_PARAMETERS)
-            return [f"{label}: {problems}"]
-    return []
-
-
-def question_problems(checked: RunParameters) -> list[str]:
-    """A question answered by a variant the params file does not declare (checked where the
-    comparisons are known: the runner; a notebook's own check sees no comparisons)."""
-    if "comparisons" not in checked.model_fields_set:
-        return []
-    declared = {comparison.name for comparison in checked.comparisons or []}
-    for question in checked.questions or []:
-        for name in question.answered_by if isinstance(question, Question) else []:
-            if name not in declared:
-                return [f"questions: {question.ask!r} is answered_by {name!r}, which is not a "
-                        f"comparison's name ({', '.join(sorted(declared)) or 'none declared'})"]
-    return []
 
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(RunParameters.model_fields)

@@ -203,8 +203,9 @@ def future_work(figures: RunFigures, subject: observations.Subject, seeds: int =
                                         figures.metrics.class_names):
         top = figures.pairs.iloc[0]
         network = _plain(kind.wider_network(architecture)).rstrip("; ")
-        steps.append(f"Attack the {top['true class']} / {top['predicted as']} confusion: "
-                     f"{network}.")
+        if network:
+            steps.append(f"Attack the {top['true class']} / {top['predicted as']} confusion: "
+                         f"{network}.")
     if seeds < 2:
         steps.append("Train the network with more seeds and report the mean and spread: one "
                      "run's figures move with the seed alone.")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import FASHION_FILES, idx_bytes, write_fashion_idx
 
-from helpers import artifacts, records
+from helpers import artifacts, step_outputs
 from helpers.data import datasets, keras_builtin
 
 
@@ -103,7 +103,7 @@ def test_subsample_keeps_class_shares(fashion_dir: Path) -> None:
 def test_write_dataset_records_checksums(fashion_dir: Path, tmp_path: Path) -> None:
     data = datasets.load_dataset("fashion_mnist", fashion_dir, download=False)
     run_dir = tmp_path / "run"
-    assert records.save_dataset(run_dir, data) == [artifacts.DATASET_ARRAYS,
+    assert step_outputs.save_dataset(run_dir, data) == [artifacts.DATASET_ARRAYS,
                                                      artifacts.DATASET_INFO]
     info = datasets.read_dataset_info(run_dir)
     assert info["image_shape"] == [28, 28, 1] and len(info["files"]) == 4

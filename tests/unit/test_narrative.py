@@ -123,10 +123,11 @@ def test_source_names_list_every_file_not_only_the_last() -> None:
     assert narrative.source_names([], source) == "mnist_5k.csv.gz"
 
 
-def test_the_subset_says_it_is_not_full_mnist_and_where_full_mnist_is() -> None:
+def test_the_subset_says_it_is_not_full_mnist_and_names_no_file() -> None:
     lines = narrative.data_description("mnist_5k", [str(digit) for digit in range(10)],
                                        [28, 28, 1], 4000, 1000)
-    assert "5,000" in " ".join(lines) and "params/mnist.yaml" in " ".join(lines)
+    assert "5,000" in " ".join(lines) and "70,000" in " ".join(lines)
+    assert "params/" not in " ".join(lines) and ".yaml" not in " ".join(lines)
     fashion = narrative.data_description("fashion_mnist", ["T-shirt/top", "Trouser"],
                                          [28, 28, 1], 60000, 10000)
     assert len(fashion) == 1 and "Fashion-MNIST" in fashion[0]

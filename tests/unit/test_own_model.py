@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import artifacts, catalog, parameters, records
+from helpers import artifacts, catalog, parameters, records, step_outputs
 from helpers.backend import keras
 from helpers.model import inspection, network_code, networks, own_model
 from helpers.parameters import ParameterError
@@ -192,7 +192,7 @@ def test_the_schema_refuses_file_parameters_that_do_not_go_together(given: dict,
 def test_model_json_records_the_built_layers_and_the_report_reads_them(tmp_path: Path) -> None:
     checked = parameters.validate({"architecture": "file", "model_file": str(EXAMPLE)})
     model = networks.build_model(SHAPE, CLASSES, checked)
-    records.save_untrained_model(tmp_path, model, inspection.parameter_counts(model), checked,
+    step_outputs.save_untrained_model(tmp_path, model, inspection.parameter_counts(model), checked,
                                  "float32", built_layers=inspection.layer_records(model))
     architecture = records.read_record(tmp_path, records.ModelRecord).architecture
     assert architecture["model_file"] == str(EXAMPLE)
@@ -215,7 +215,7 @@ def test_model_json_records_the_built_layers_and_the_report_reads_them(tmp_path:
 def test_other_networks_record_no_built_layers(tmp_path: Path) -> None:
     checked = parameters.validate({"architecture": "mlp", "hidden_units": [8]})
     model = networks.build_model(SHAPE, CLASSES, checked)
-    records.save_untrained_model(tmp_path, model, {"total": 1}, checked, "float32",
+    step_outputs.save_untrained_model(tmp_path, model, {"total": 1}, checked, "float32",
                                  built_layers=inspection.layer_records(model))
     architecture = records.read_record(tmp_path, records.ModelRecord).architecture
     assert "built_layers" not in architecture and "model_file" not in architecture

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import artifacts, catalog, parameters, records
+from helpers import artifacts, catalog, parameters, records, step_outputs
 
 # Every parameter a record holds set away from its default, so a copy from the wrong one shows.
 PARAMETERS = parameters.validate({
@@ -37,7 +37,7 @@ def training_result() -> SimpleNamespace:
 
 @pytest.fixture(autouse=True)
 def no_tensorflow(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(records.onednn, "state", lambda: {"enabled": None})
+    monkeypatch.setattr(step_outputs.onednn, "state", lambda: {"enabled": None})
 
 
 @pytest.mark.parametrize("length, epochs, patience, chosen", [
@@ -45,7 +45,7 @@ def no_tensorflow(monkeypatch: pytest.MonkeyPatch) -> None:
     (SimpleNamespace(epochs=30, early_stopping_patience=3, chosen=True), 30, 3, True)])
 def test_training_json_holds_the_parameters_and_04s_resolved_length(
         tmp_path: Path, length: object, epochs: int, patience: int, chosen: bool) -> None:
-    records.save_trained_model(tmp_path, SavedModel(), training_result(), PARAMETERS, 128,
+    step_outputs.save_trained_model(tmp_path, SavedModel(), training_result(), PARAMETERS, 128,
                                ["CPU"], 2, "float32", length)
     written = artifacts.read_json(tmp_path / records.TrainingRecord.FILE)
     # Every augment_* parameter, these five and any added later, by name without the prefix.
@@ -67,8 +67,8 @@ def test_training_json_holds_the_parameters_and_04s_resolved_length(
 
 
 def test_preprocess_and_model_json_hold_the_parameters(tmp_path: Path) -> None:
-    records.save_split(tmp_path, np.arange(8), np.arange(2), 5, PARAMETERS, 255.0)
-    records.save_untrained_model(tmp_path, SavedModel(), {"total": 10}, PARAMETERS, "float32")
+    step_outputs.save_split(tmp_path, np.arange(8), np.arange(2), 5, PARAMETERS, 255.0)
+    step_outputs.save_untrained_model(tmp_path, SavedModel(), {"total": 10}, PARAMETERS, "float32")
     assert artifacts.read_json(tmp_path / records.PreprocessRecord.FILE) == {
         "val_fraction": 0.2, "seed": 7, "label_encoding": "one_hot", "train_images": 8,
         "validation_images": 2, "test_images": 5, "pixel_scale": 255.0}
@@ -80,16 +80,16 @@ def test_preprocess_and_model_json_hold_the_parameters(tmp_path: Path) -> None:
 
 def test_model_json_holds_only_the_settings_its_network_kind_uses() -> None:
     layers = ["conv 32 3x3 relu", "maxpool 2", "flatten", "dense 64 relu", "dropout 0.25"]
-    written = records.used_architecture(parameters.validate(
+    written = step_outputs.used_architecture(parameters.validate(
         {"architecture": "layers", "layers": layers}))
     # Assignment B's model.json said dropout_rate 0.3 and batch_norm true: the cnn's template
     # values, which a network written layer by layer never reads.
     assert written == {"architecture": "layers", "layers": layers}
-    cnn = records.used_architecture(parameters.validate({"architecture": "cnn"}))
+    cnn = step_outputs.used_architecture(parameters.validate({"architecture": "cnn"}))
     assert set(cnn) == {"architecture", *catalog.network("cnn").parameters}
     assert "hidden_units" not in cnn and "layers" not in cnn
     # vgg fixes two convolutions per block itself: the record says so.
-    vgg = records.used_architecture(parameters.validate({"architecture": "vgg"}))
+    vgg = step_outputs.used_architecture(parameters.validate({"architecture": "vgg"}))
     assert vgg["convs_per_block"] == 2 and "hidden_units" not in vgg
 
 
@@ -105,7 +105,7 @@ def test_a_record_field_named_after_a_parameter_is_filled_from_it() -> None:
 
 
 def test_model_json_architecture_and_training_json_augmentation_name_schema_parameters() -> None:
-    assert set(records.ARCHITECTURE_PARAMETERS) <= set(parameters.PARAMETER_NAMES)
+    assert set(catalog.networks.ARCHITECTURE_PARAMETERS) <= set(parameters.PARAMETER_NAMES)
     assert {"flip", "shift", "erase", "rotation", "zoom"} <= set(
         records.augmentation_values(PARAMETERS))
 
