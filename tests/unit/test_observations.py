@@ -225,7 +225,7 @@ def test_future_work_follows_from_the_curves_and_the_network() -> None:
     assert "a wider network may see" in two_convs[1]
     no_bn = conclusion.future_work(figures(OVERFITTING, {**CNN, "batch_norm": False}), garments)
     assert "Add batch normalization: it steadies training" in no_bn[1]
-    assert no_bn[-1].startswith("Repeat with two more seeds (seed)")
+    assert no_bn[-1].startswith("Train the network with more seeds")
     for steps in (unfinished, overfit, digits, two_convs, no_bn):
         assert not any("`" in step for step in steps)
 
