@@ -128,7 +128,7 @@ def test_each_network_and_seed_is_a_point_the_run_itself_aside() -> None:
 
 
 def test_variants_whose_folders_would_clash_are_refused() -> None:
-    checked = parameters.validate(b_values(comparisons=[
+    checked = parameters.validate(b_values(questions=None, comparisons=[
         {"name": "No BN", "set": {"epochs": 2}}, {"name": "no bn", "set": {"epochs": 3}}]))
     with pytest.raises(ValueError, match="same folder name 'no-bn'"):
         variant_points(checked.comparisons, B_FILE, [])
