@@ -164,6 +164,8 @@ def class_distribution(counts_by_split: Mapping[str, np.ndarray],
     axis.set_xlabel("")
     axis.set_title("Images per class and split")
     axis.tick_params(axis="x", rotation=30)
+    # Beside the axes, not over them: inside, the legend covered the first class's bars.
+    axis.legend(title="split", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     figure.tight_layout()
     return figure
 
