@@ -154,7 +154,7 @@ def figure_name(source: str) -> str | None:
         if found := pattern.search(source):
             return found.group(1)
     return next((name for function, name in FIGURE_OF_FUNCTION.items()
-                 if f"plots.{function}(" in source), None)
+                 if f".{function}(" in source), None)
 
 
 def described_figures(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:

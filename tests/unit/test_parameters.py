@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import artifacts, parameters
+from helpers import artifacts, catalog, parameters, wording
 from helpers.data import datasets
 from helpers.parameters import ParameterError
 from helpers.runner import execute, parameter_table
@@ -178,7 +178,7 @@ def test_override_values_are_typed(text: str, value: object) -> None:
     ("learning_rate", "0", "parameter 'learning_rate': input should be greater than 0"),
     ("conv_filters", "[32, 0]", "parameter 'conv_filters': input should be greater than or equal"),
     ("conv_filters", "[]", "parameter 'conv_filters': list should have at least 1 item"),
-    ("dataset", "imagenet", "'mnist', 'fashion_mnist', 'cifar10', 'mnist_5k', 'csv' or 'folder'"),
+    ("dataset", "imagenet", wording.or_list([repr(name) for name in catalog.DATASET_NAMES])),
     ("test_fraction", "1.5", "parameter 'test_fraction': input should be less than 1"),
     ("image_shape", "[28, 28, 2]", "[height, width] or [height, width, 1 or 3]"),
     ("image_size", "big", "parameter 'image_size': input should be a valid integer or"),

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from matplotlib.colors import same_color
 
-from helpers.writing import plots
+from helpers.writing import galleries, plots
 
 CLASSES = ["T-shirt", "Trouser", "Coat"]
 TRUE = np.array([0, 1, 2, 2, 0])
@@ -33,18 +33,18 @@ def close_figures():
 def test_one_captioned_tile_per_image(channels: int) -> None:
     images = np.random.default_rng(0).integers(0, 256, (5, 8, 8, channels), dtype=np.uint8)
     indices = np.array([0, 3, 2, 4])
-    figure = plots.prediction_gallery(images, TRUE, PROBABILITIES, indices, CLASSES, columns=3)
+    figure = galleries.prediction_gallery(images, TRUE, PROBABILITIES, indices, CLASSES, columns=3)
     tiles = [axis for axis in figure.axes if axis.images]
     assert len(tiles) == len(indices)
     assert [axis.get_xlabel() for axis in tiles] == [
         "Pred: T-shirt 97%\nTrue: T-shirt", "Pred: Coat 99%\nTrue: Coat",
         "Pred: T-shirt 60%\nTrue: Coat", "Pred: Trouser 70%\nTrue: T-shirt"]
     for axis, right in zip(tiles, [True, True, False, False], strict=True):
-        color = plots.RIGHT_COLOR if right else plots.WRONG_COLOR
+        color = galleries.RIGHT_COLOR if right else galleries.WRONG_COLOR
         assert same_color(axis.xaxis.label.get_color(), color)
         # Told apart without colour too: the mark, and a solid or dashed frame.
         assert [text.get_text() for text in axis.texts] == [
-            plots.RIGHT_MARK if right else plots.WRONG_MARK]
+            galleries.RIGHT_MARK if right else galleries.WRONG_MARK]
         assert (axis.spines["left"].get_linestyle() == "solid") == right
     assert "2 right" in figure._suptitle.get_text()
     assert "2 wrong" in figure._suptitle.get_text()
@@ -52,7 +52,7 @@ def test_one_captioned_tile_per_image(channels: int) -> None:
 
 def test_every_mark_is_drawn_with_a_real_glyph() -> None:
     images = np.zeros((5, 8, 8), dtype=np.uint8)
-    figure = plots.prediction_gallery(images, TRUE, PROBABILITIES, np.arange(5), CLASSES)
+    figure = galleries.prediction_gallery(images, TRUE, PROBABILITIES, np.arange(5), CLASSES)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
         figure.canvas.draw()
@@ -60,7 +60,7 @@ def test_every_mark_is_drawn_with_a_real_glyph() -> None:
 
 def test_misclassified_gallery_keeps_its_layout() -> None:
     images = np.zeros((5, 8, 8), dtype=np.uint8)
-    figure = plots.misclassified_gallery(images, TRUE, PROBABILITIES, np.array([2, 4]),
+    figure = galleries.misclassified_gallery(images, TRUE, PROBABILITIES, np.array([2, 4]),
                                          CLASSES, columns=6)
     shown = [axis for axis in figure.axes if axis.axison]
     assert len(figure.axes) == 6 and len(shown) == 2
@@ -70,7 +70,7 @@ def test_misclassified_gallery_keeps_its_layout() -> None:
 def test_captions_clear_the_row_below() -> None:
     """Both caption lines stay visible: the next row's image does not cover the second."""
     images = np.zeros((5, 28, 28), dtype=np.uint8)
-    figure = plots.prediction_gallery(images, TRUE, PROBABILITIES, np.array([0, 1, 2, 3]),
+    figure = galleries.prediction_gallery(images, TRUE, PROBABILITIES, np.array([0, 1, 2, 3]),
                                       CLASSES, columns=2)
     figure.canvas.draw()
     tiles = [axis for axis in figure.axes if axis.images]
@@ -165,7 +165,7 @@ def _drawn_pixels(figure) -> list[np.ndarray]:
 @pytest.mark.parametrize("draw", [
     lambda images: plots.image_row(images, "augmented"),
     lambda images: plots.sample_grid(images, np.array([0, 1, 0, 1]), ["a", "b"], per_class=2),
-    lambda images: plots.misclassified_gallery(images, np.array([0, 1, 0, 1]),
+    lambda images: galleries.misclassified_gallery(images, np.array([0, 1, 0, 1]),
                                                np.full((4, 2), 0.5), np.arange(4), ["a", "b"]),
 ])
 def test_a_0_255_float_rgb_batch_is_drawn_like_its_uint8_version_without_warnings(
