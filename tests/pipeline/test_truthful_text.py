@@ -531,3 +531,70 @@ def test_a_small_run_of_each_parameter_file_tells_the_truth_about_itself(
     assert result.returncode == 0, result.stdout + result.stderr
     findings = check_run(run_dir)
     assert not findings, "sentences not true of this run:\n" + "\n".join(map(str, findings))
+
+
+# --- the report's own truths (issue 37), each a failure found in the committed references ---
+
+REPORT_FACTS = dict(highest_validation_accuracy=0.9140, kept_epoch=9, last_epoch=10,
+                    label_smoothing=0.0, comparison_seeds=1, deployment_scenario=None,
+                    validation_images=400, test_images=1000,
+                    parameter_names=frozenset({"seed", "epochs", "dropout_rate"}))
+
+
+@pytest.mark.parametrize("rule, text, changes, caught", [
+    ("best_validation_misnamed", "Test accuracy **0.9031** is 0.8 points under the best "
+     "validation accuracy 0.9116.", {}, True),
+    ("best_validation_misnamed", "the best validation accuracy 0.9140 came late.", {}, False),
+    ("chosen_epoch_claim", "Some drop is expected: the epoch was chosen because it did best "
+     "on validation.", {"kept_epoch": 10}, True),
+    ("chosen_epoch_claim", "Some drop is expected: the epoch was chosen because it did best "
+     "on validation.", {}, False),
+    ("smoothing_clause_when_off", "compare it with the validation loss (it is computed "
+     "without label smoothing, so it can sit a little lower).", {}, True),
+    ("smoothing_clause_when_off", "computed without label smoothing", {"label_smoothing": 0.1},
+     False),
+    ("one_seed_effect", "0.7 points higher: a measured effect (beyond ±0.5 points)", {}, True),
+    ("one_seed_effect", "1.0 point higher: a difference this data detects",
+     {"comparison_seeds": 3}, False),
+    ("single_sample_yardstick", "- Test accuracy **0.9670** is 1.6 points under the best "
+     "validation accuracy 0.9825. Some drop is expected: the epoch was chosen because it did "
+     "best on validation.", {}, True),
+    ("single_sample_yardstick", "- Test accuracy **0.9700** is 0.2 points under the best "
+     "validation accuracy 0.9720. That is within the ±1.5 points a test set of 500 images can "
+     "tell apart (95% interval): the two agree.", {}, True),
+    ("generic_claim", "there the model is sure and wrong, which usually means the image is "
+     "ambiguous or its label is questionable.", {}, True),
+    ("generic_claim", "look at those images in 06 for labels worth correcting.", {}, True),
+    ("generic_claim", "and the project's REST API serves the same model", {}, True),
+    ("generic_claim", "The surest, first in the gallery: 9 read as 3 at 97%.", {}, False),
+])
+def test_each_report_failure_is_caught_and_its_fix_passes(rule: str, text: str, changes: dict,
+                                                          caught: bool) -> None:
+    import truth_report
+
+    facts = truth_report.ReportFacts(**{**REPORT_FACTS, **changes})
+    assert bool(getattr(truth_report, rule)(text, facts)) == caught
+
+
+@pytest.mark.parametrize("source, output, notebook, scenario, caught", [
+    ("", "True", "04_train", None, "a stray output"),
+    ("Trained with oneDNN kernels on bfloat16.", None, "08_conclusion", None, "tool or file"),
+    ("Run params/mnist.yaml for full MNIST.", None, "01_load_data", None, "tool or file"),
+    ("For a microcontroller or an Edge TPU: tflite_int8.", None, "08_conclusion", None,
+     "export detail"),
+    ("For a microcontroller or an Edge TPU: tflite_int8.", None, "08_conclusion", "a shop",
+     None),
+    ("Train for more epochs (epochs).", None, "08_conclusion", None, "parameter name"),
+    ("Train for more epochs.", None, "08_conclusion", None, None),
+])
+def test_cell_level_report_failures_are_caught(source: str, output: str | None, notebook: str,
+                                               scenario: str | None, caught: str | None) -> None:
+    import nbformat
+    import truth_report
+
+    cell = (nbformat.v4.new_code_cell("f()", outputs=[nbformat.v4.new_output(
+        "execute_result", {"text/plain": output})]) if output else
+        nbformat.v4.new_markdown_cell(source))
+    facts = truth_report.ReportFacts(**{**REPORT_FACTS, "deployment_scenario": scenario})
+    found = truth_report.cell_findings(notebook, cell, facts)
+    assert (caught in found[0][1]) if caught else not found

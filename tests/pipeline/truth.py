@@ -1028,10 +1028,13 @@ def _test_figures(run_dir: Path) -> dict:
 
 def check_run(run_dir: Path) -> list[Finding]:
     """Every sentence of a run's executed notebooks that is not true of the run."""
+    from truth_report import report_findings
+
     facts = read_facts(run_dir)
     findings = []
     for path in notebook_paths(run_dir):
         notebook = nbformat.read(path, as_version=4)
         for text, printed in visible_texts(notebook):
             findings += check_text(text, facts, path.stem, printed)
-    return findings
+    # What the report says of itself: names, clauses, seeds, general claims, tool words.
+    return findings + report_findings(run_dir)
