@@ -125,6 +125,11 @@ class TrainingRecord(Record):
     restore_best_weights: bool = True
     kept_epoch: int | None = None  # whose weights model.keras holds; None: best_epoch's
 
+    @property
+    def kept(self) -> int:
+        """The epoch whose weights model.keras holds (older records: the best epoch)."""
+        return self.kept_epoch or self.best_epoch
+
 
 class MetricsRecord(Record):
     """Every test figure of 05, with the confusion matrix and the training time beside them."""

@@ -45,18 +45,18 @@ class RunResult:
 
 
 def best_validation_accuracy(run_dir: str | Path) -> tuple[float, int]:
-    """Validation accuracy at the best epoch (training.json) from history.csv, and the epoch."""
+    """Validation accuracy at the kept epoch (training.json) from history.csv, and the epoch."""
     trained = read_record(run_dir, TrainingRecord)
     path = artifacts.require(run_dir, artifacts.HISTORY, TrainingRecord.STEP)
     history = pd.read_csv(path)
     if VALIDATION_COLUMN not in history or "epoch" not in history:
         raise ValueError(f"{path}: expected columns 'epoch' and {VALIDATION_COLUMN!r}, got "
                          f"{', '.join(history.columns)}")
-    rows = history[history["epoch"] == trained.best_epoch]
+    rows = history[history["epoch"] == trained.kept]
     if rows.empty:
-        raise ValueError(f"{path}: no row for the best epoch {trained.best_epoch} that "
+        raise ValueError(f"{path}: no row for the kept epoch {trained.kept} that "
                          f"{TrainingRecord.FILE} names")
-    return float(rows[VALIDATION_COLUMN].iloc[-1]), trained.best_epoch
+    return float(rows[VALIDATION_COLUMN].iloc[-1]), trained.kept
 
 
 def run_result(run_dir: str | Path) -> RunResult:

@@ -22,7 +22,7 @@ def validation_figures(figures: RunFigures) -> dict[str, float]:
         return {"test_accuracy": measured["accuracy"], "test_loss": measured["loss"],
                 **{name: measured[name] for name in ("precision_macro", "recall_macro",
                                                      "f1_macro")}}
-    kept = figures.history[figures.history["epoch"] == figures.training.best_epoch].iloc[0]
+    kept = figures.history[figures.history["epoch"] == figures.training.kept].iloc[0]
     return {"test_accuracy": float(kept["val_accuracy"])}
 
 
@@ -31,7 +31,7 @@ def headline_table(figures: RunFigures,
     """The kept model on the validation and the test images, measured alike, and the brief's
     figures when it reports any."""
     validation = validation_figures(figures)
-    column = f"validation (epoch {figures.training.best_epoch}, kept)"
+    column = f"validation (epoch {figures.training.kept}, kept)"
     rows = []
     for name, label in METRIC_LABELS.items():
         row = {"figure": label, column: validation.get(name),
@@ -48,12 +48,12 @@ def highest_validation(figures: RunFigures) -> str | None:
     """The highest validation accuracy of any epoch, when it is not the kept epoch's."""
     history = figures.history
     top = history.loc[history["val_accuracy"].idxmax()]
-    kept = history[history["epoch"] == figures.training.best_epoch]
+    kept = history[history["epoch"] == figures.training.kept]
     if kept.empty or float(top["val_accuracy"]) <= float(kept["val_accuracy"].iloc[0]):
         return None
     return (f"The highest validation accuracy of any epoch was {top['val_accuracy']:.4f}, at "
-            f"epoch {int(top['epoch'])}; the kept epoch, {figures.training.best_epoch}, had the "
-            f"lowest validation loss and {float(kept['val_accuracy'].iloc[0]):.4f}.")
+            f"epoch {int(top['epoch'])}; the kept epoch, {figures.training.kept}, had "
+            f"{float(kept['val_accuracy'].iloc[0]):.4f}.")
 
 
 def headline_observations(figures: RunFigures,

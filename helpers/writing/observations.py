@@ -59,7 +59,7 @@ def test_against_validation(test_accuracy: float, validation_accuracy: float,
     """
     difference = test_accuracy - validation_accuracy
     kept = (f"the validation accuracy {validation_accuracy:.4f} of the kept epoch "
-            f"(epoch {training.best_epoch} of {training.epochs_run})")
+            f"(epoch {training.kept} of {training.epochs_run})")
     if abs(difference) < 0.0005:
         return f"Test accuracy **{test_accuracy:.4f}** equals {kept}."
     mean = (test_accuracy + validation_accuracy) / 2
@@ -70,7 +70,7 @@ def test_against_validation(test_accuracy: float, validation_accuracy: float,
               f"{test_images:,} images can differ by chance (95%)")
     if abs(difference) <= margin:
         return f"{text}: within {chance}, so the two agree."
-    if difference < 0 and training.best_epoch < training.epochs_run:
+    if difference < 0 and training.kept < training.epochs_run:
         return (f"{text}, beyond {chance}: the kept epoch was chosen because it did best on "
                 "validation, so its validation figure is a little optimistic.")
     return (f"{text}, beyond {chance}: the test images are "

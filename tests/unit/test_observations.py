@@ -182,7 +182,7 @@ def test_conclusion_cites_the_run_and_the_brief() -> None:
     assert table.loc["F1 (macro)", kept] == "–"  # a run from before 05 measured validation
     lines = headline.headline_observations(run, {"test_accuracy": 0.90, "test_loss": 0.3})
     assert lines[1] == ("The highest validation accuracy of any epoch was 0.9400, at epoch 10; "
-                        "the kept epoch, 9, had the lowest validation loss and 0.9356.")
+                        "the kept epoch, 9, had 0.9356.")
     assert lines[2] == ("Test accuracy 0.9031 is 0.3 points over the brief's 0.9000: within the "
                         "±0.6 points a test set of 10,000 images can tell apart, so the two agree.")
     assert headline.against_brief(run.metrics, {"test_accuracy": 0.88, "f1_macro": 0.92}) == [
