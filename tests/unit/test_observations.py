@@ -57,8 +57,8 @@ CONVERGED = history([0.9, 0.7, 0.6, 0.55, 0.52, 0.50, 0.49, 0.485, 0.48],
 
 def test_test_against_validation() -> None:
     """Beside the kept model's validation accuracy, with the chance difference of two samples."""
-    chosen, last = SimpleNamespace(best_epoch=6, epochs_run=10), SimpleNamespace(best_epoch=10,
-                                                                               epochs_run=10)
+    chosen, last = SimpleNamespace(kept=6, epochs_run=10), SimpleNamespace(kept=10,
+                                                                         epochs_run=10)
     dropped = observations.test_against_validation(0.9302, 0.9405, 10_000, 6_000, chosen)
     assert dropped.startswith("Test accuracy **0.9302** is 1.0 point under the validation "
                               "accuracy 0.9405 of the kept epoch (epoch 6 of 10), beyond the ±0.8")

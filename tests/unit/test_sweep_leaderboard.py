@@ -114,7 +114,7 @@ def test_a_best_epoch_missing_from_the_history_is_named(tmp_path: Path) -> None:
     run = fake_run(tmp_path / "run", {}, [0.5, 0.6], best_epoch=2, test_accuracy=0.5)
     write_record(run, TrainingRecord.model_validate(
         {**artifacts.read_json(run / artifacts.TRAINING_INFO), "best_epoch": 7}))
-    with pytest.raises(ValueError, match="no row for the best epoch 7"):
+    with pytest.raises(ValueError, match="no row for the kept epoch 7"):
         leaderboard.build([run])
 
 
