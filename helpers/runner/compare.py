@@ -16,7 +16,7 @@ from helpers.records import MetricsRecord, read_record_if_present
 from helpers.runner import leaderboard
 from helpers.runner.exceptions import StepFailedError
 from helpers.streams import native_stderr_to
-from helpers.writing import comparison_curves
+from helpers.writing import brief_comparisons, comparison_curves
 
 TEMPLATE = Path(__file__).with_name("compare_runs.ipynb")
 COMPARISONS_DIR = artifacts.PROJECT_ROOT / "reports" / "comparisons"
@@ -118,9 +118,12 @@ def conclusion(table: pd.DataFrame) -> str:
     if len(table) > 1:
         text += (f", {best['validation_accuracy'] - worst['validation_accuracy']:.4f} above "
                  f"the weakest, {worst['run']}")
-    return text + (". Its test figures are an estimate for new images, not a criterion: "
-                   "differences of a few thousandths between runs are within the noise of "
-                   "one seed.")
+    text += (". Each run here is one training with one seed: its figures move with the seed "
+             "alone, so these ranks are not judged; to judge a difference, declare the runs as "
+             "a params file's comparisons, which train each with several seeds and state the "
+             "rule (docs/runner.md)")
+    study = brief_comparisons.tradeoff(table)
+    return text + "." + (f" {study}" if study else "")
 
 
 def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path,

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers import artifacts
+from helpers import artifacts, wording
 from helpers.writing import comparison_curves, experiment
 
 COMPARISONS_DIR = "comparisons"  # inside the run directory
@@ -168,6 +168,41 @@ def table(run_dir: str | Path, departures: Sequence[str] | None = None) -> pd.Da
     return pd.DataFrame(rows).set_index("network")
 
 
+STUDY_IGNORED = ("seed", "split_seed")
+
+
+def tradeoff(runs: pd.DataFrame) -> str | None:
+    """For a study over one numeric setting (batch size, learning rate...): each value's
+    median seconds per epoch and mean test accuracy, and what the fastest costs against the
+    most accurate. None when the networks differ in anything else."""
+    from helpers.parameters import PARAMETER_NAMES
+
+    varied = [name for name in runs.columns if name in PARAMETER_NAMES
+              and name not in STUDY_IGNORED]
+    if len(varied) != 1 or "seconds_per_epoch" not in runs:
+        return None
+    name = varied[0]
+    values = pd.to_numeric(runs[name], errors="coerce")
+    if values.isna().any() or values.nunique() < 2:
+        return None
+    per = runs.assign(value=values).groupby("value").agg(
+        seconds=("seconds_per_epoch", "median"), test=("test_accuracy", "mean"))
+    fastest, best = per["seconds"].idxmin(), per["test"].idxmax()
+    shown = "; ".join(f"{value:g}: {row['seconds']:.1f} s per epoch, test accuracy "
+                      f"{row['test']:.4f}" for value, row in per.iterrows())
+    text = f"Over {name}, {shown}."
+    if fastest != best:
+        speed = per.loc[best, "seconds"] / per.loc[fastest, "seconds"]
+        cost = per.loc[best, "test"] - per.loc[fastest, "test"]
+        text += (f" The fastest, {name} {fastest:g}, trains {speed:.1f}× faster per epoch than "
+                 f"the most accurate, {name} {best:g}, for {wording.points(cost, fine=True)} "
+                 "less mean test accuracy (whether that difference is real, the rule above "
+                 "says).")
+    else:
+        text += f" {name} {best:g} is both the fastest and the most accurate here."
+    return text
+
+
 def own_test_accuracies(run_dir: str | Path) -> list[float]:
     """The test accuracy of each seed of the run's own network; empty without a comparison."""
     runs = read_runs(run_dir)
@@ -222,6 +257,9 @@ def effects(run_dir: str | Path, departures: Sequence[str] | None = None) -> lis
     best = means.iloc[0]
     chosen = own if best["variant"] == BRIEF_RUN else f"**{best['variant']}**"
     detected = by_measure["validation_accuracy"].get(best["variant"])
+    study = tradeoff(runs)
+    if study:
+        lines.append(study)
     lines.append(f"Chosen on validation alone: {chosen}, with the highest mean validation "
                  f"accuracy ({best['validation_accuracy']:.4f})"
                  + ("" if best["variant"] == BRIEF_RUN or (detected and detected.detected)

@@ -295,3 +295,18 @@ def test_variants_run_with_other_parameters_are_started_afresh(tmp_path: Path) -
     prepare(spec([("epochs", "1")]), log=lambda *_, **__: None)
     assert not ran_otherwise(spec([("epochs", "1")]))  # the same: continued, never re-run
     assert ran_otherwise(spec([("epochs", "2")]))  # re-run with --from and other values
+
+
+def test_a_study_over_one_numeric_setting_states_its_trade_off() -> None:
+    runs = pd.DataFrame({
+        "variant": ["as the brief describes"] * 2 + ["batch 512"] * 2 + ["batch 32"] * 2,
+        "seed": [42, 43] * 3, "batch_size": [128, 128, 512, 512, 32, 32],
+        "seconds_per_epoch": [4.0, 4.2, 2.0, 2.1, 12.0, 12.5],
+        "test_accuracy": [0.900, 0.905, 0.880, 0.885, 0.910, 0.912]})
+    text = brief_comparisons.tradeoff(runs)
+    assert text.startswith("Over batch_size, 32: 12.2 s per epoch, test accuracy 0.9110; 128:")
+    assert "batch_size 512, trains 6.0× faster per epoch than the most accurate, batch_size 32, " \
+           "for 2.9 points less mean test accuracy" in text
+    # Networks that differ in more than one setting are not a study of one.
+    assert brief_comparisons.tradeoff(runs.assign(learning_rate=[0.1, 0.1, 0.2, 0.2, 0.3, 0.3])) \
+        is None
