@@ -73,17 +73,21 @@ def run_result(run_dir: str | Path) -> RunResult:
         epochs_run=trained.epochs_run, train_seconds=trained.train_seconds,
         highest_validation_accuracy=float(history[VALIDATION_COLUMN].max()),
         final_validation_accuracy=float(history[VALIDATION_COLUMN].iloc[-1]),
-        seconds_per_epoch=seconds_per_epoch(history, trained))
+        seconds_per_epoch=seconds_per_epoch(run_dir, trained))
 
 
-def seconds_per_epoch(history: pd.DataFrame, trained: TrainingRecord) -> float:
-    """The median epoch's seconds, the first (which also compiles) left out; from
-    history.csv's `seconds` column, or the mean over training for runs without one."""
-    if "seconds" in history and len(history) > 1:
-        return float(history["seconds"].iloc[1:].median())
-    if "seconds" in history:
-        return float(history["seconds"].iloc[0])
-    return trained.train_seconds / max(trained.epochs_run, 1)
+def seconds_per_epoch(run_dir: str | Path, trained: TrainingRecord) -> float:
+    """The median epoch's seconds, the first (which also compiles) left out, from the epoch
+    log 04 writes (the last line of each epoch: a resumed run repeats none); the mean over
+    training for a run without one (a published reference keeps no logs)."""
+    path = artifacts.artifact_path(run_dir, artifacts.EPOCH_LOG)
+    lines = path.read_text().splitlines() if path.is_file() else []
+    seconds = {entry["epoch"]: float(entry["seconds"])
+               for entry in map(json.loads, filter(None, lines)) if "seconds" in entry}
+    ordered = [seconds[epoch] for epoch in sorted(seconds)]
+    if len(ordered) > 1:
+        return float(pd.Series(ordered[1:]).median())
+    return ordered[0] if ordered else trained.train_seconds / max(trained.epochs_run, 1)
 
 
 def run_parameters(run_dir: str | Path) -> dict[str, Any]:

@@ -38,8 +38,9 @@ def epoch_line(epoch: dict[str, Any], seconds_so_far: list[float]) -> str:
     mean = sum(seconds_so_far) / len(seconds_so_far)
     # "at most": early stopping may end the run before its last epoch.
     left = f"at most {time_left(remaining * mean)} left" if remaining else "last epoch"
+    rate = f"  lr {epoch['learning_rate']:.3g}" if "learning_rate" in epoch else ""
     return (f"{INDENT}{time.strftime('%H:%M:%S')}  epoch {epoch['epoch']:>3}/{epoch['epochs']}"
-            f"  {figures}  {epoch['seconds']:.1f} s  {left}")
+            f"  {figures}{rate}  {epoch['seconds']:.1f} s  {left}")
 
 
 class EpochTail:
