@@ -29,7 +29,8 @@ Diagnosis = TypeVar("Diagnosis", bound=Any)
 # A loss within this share of ln(classes), or above it, is the loss of a uniform guess.
 UNIFORM_CLOSE = 0.05
 # Accuracy at most this far above 1/classes is a guess's (a class more frequent than the rest
-# lets a model that learned nothing score a little above 1/classes).
+# lets a model that learned nothing score a little above 1/classes), but never more than half
+# a guess's own accuracy above it: 0.187 on 10 classes is a model that began to learn.
 GUESS_MARGIN = 0.10
 
 
@@ -65,7 +66,7 @@ def at_chance(loss: float, accuracy: float, classes: int) -> bool:
         return False
     uniform = math.log(classes)
     return (math.isnan(loss) or loss >= (1 - UNIFORM_CLOSE) * uniform) \
-        and accuracy <= 1 / classes + GUESS_MARGIN
+        and accuracy <= 1 / classes + min(GUESS_MARGIN, 0.5 / classes)
 
 
 def from_history(history: pd.DataFrame, classes: int) -> AtChance | None:

@@ -54,8 +54,9 @@ def macro_f1(metrics: dict) -> str:
     return _figure(metrics["f1_macro"])
 
 
-CURVES = [Element("accuracy and loss curves", "04_train", "Loss and accuracy curves", FIGURE),
-          Element("what the curves show", "04_train", "Loss and accuracy curves",
+CURVES = [Element("accuracy and loss curves", "04_train",
+                  "Loss, accuracy and learning-rate curves", FIGURE),
+          Element("what the curves show", "04_train", "Loss, accuracy and learning-rate curves",
                   "Validation loss was lowest at **epoch")]
 EVALUATION = [
     Element("test accuracy", "05_evaluate", "Overall figures", accuracy),
