@@ -853,7 +853,8 @@ def at_chance(facts: RunFacts) -> str | None:
         return "validation loss was never a number"
     index = history.val_loss.index(min(losses))
     loss, accuracy = history.val_loss[index], history.val_accuracy[index]
-    if loss >= (1 - UNIFORM_CLOSE) * math.log(classes) and accuracy <= 1 / classes + min(GUESS_MARGIN, 0.5 / classes):
+    guess = 1 / classes + min(GUESS_MARGIN, 0.5 / classes)
+    if loss >= (1 - UNIFORM_CLOSE) * math.log(classes) and accuracy <= guess:
         where = "about" if loss <= (1 + UNIFORM_CLOSE) * math.log(classes) else "above"
         return (f"the model is at chance: its lowest validation loss {loss:.4f} is {where} "
                 f"ln {classes} = {math.log(classes):.4f} (validation accuracy {accuracy:.4f})")
