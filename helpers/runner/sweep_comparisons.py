@@ -17,6 +17,7 @@ the runs that finished (the sweep's study).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -24,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from helpers import artifacts
 from helpers.parameters import Comparison, ParameterError, RunParameters
 from helpers.runner import leaderboard
 from helpers.runner import sweep_trials as trials
@@ -133,6 +135,12 @@ def write_leaderboard(run_dir: Path, variants: Sequence[Comparison],
     table.insert(4, brief_comparisons.CHANGED_COLUMN,
                  table[brief_comparisons.NETWORK_COLUMN].map(changed).fillna(""))
     leaderboard.write_csv(table, folder / brief_comparisons.RUNS_FILE)
+    # What 08 needs to read the comparison as an experiment: the run's values and each
+    # variant's changes (what a variant takes out), without the manifest written after it.
+    artifacts.write_text(folder / brief_comparisons.DESIGN_FILE, json.dumps(
+        {"base": dict(base_values), "variants": [{"name": variant.name, "set": variant.set}
+                                                 for variant in variants]},
+        indent=2, default=str) + "\n")
     return leaderboard.write_csv(brief_comparisons.network_means(table),
                                  folder / brief_comparisons.LEADERBOARD_FILE)
 

@@ -79,8 +79,7 @@ def _answered_by(question: Any) -> list[str]:
     return list(getattr(question, "answered_by", None) or [])
 
 
-def examined_surprises(run_dir: str | Path, given: Mapping[str, Any],
-                       departures: Sequence[str] | None = None) -> list[str]:
+def examined_surprises(run_dir: str | Path) -> list[str]:
     """For each variant that takes out what the brief expects to help (augmentation, L2,
     dropout, batch normalization) and is not beaten by a difference this data detects: the
     surprise said plainly, the classes that moved most, and a hypothesis."""
@@ -88,8 +87,7 @@ def examined_surprises(run_dir: str | Path, given: Mapping[str, Any],
     if runs is None:
         return []
     folder = Path(run_dir) / brief_comparisons.COMPARISONS_DIR
-    sets = {comparison["name"]: comparison["set"] for comparison in given.get("comparisons")
-            or []}
+    given, sets = brief_comparisons.design(run_dir)
     differences = {difference.variant: difference for difference in
                    experiment.paired_differences(runs, brief_comparisons.BRIEF_RUN,
                                                  "test_accuracy")}
@@ -102,14 +100,13 @@ def examined_surprises(run_dir: str | Path, given: Mapping[str, Any],
     return lines
 
 
-def without_effect(run_dir: str | Path, given: Mapping[str, Any]) -> list[str]:
+def without_effect(run_dir: str | Path) -> list[str]:
     """What a variant took out (augmentation, dropout, ...) with no difference in test accuracy
     this data can detect: a change of it is not recommended on this evidence."""
     runs = brief_comparisons.read_runs(run_dir)
     if runs is None:
         return []
-    sets = {comparison["name"]: comparison["set"] for comparison in given.get("comparisons")
-            or []}
+    given, sets = brief_comparisons.design(run_dir)
     return sorted({feature for difference in experiment.paired_differences(
         runs, brief_comparisons.BRIEF_RUN, "test_accuracy") if not difference.detected
         for feature in surprises.removed_features(given, sets.get(difference.variant, {}))})

@@ -25,6 +25,7 @@ from helpers.writing import comparison_curves, experiment
 COMPARISONS_DIR = "comparisons"  # inside the run directory
 LEADERBOARD_FILE = "leaderboard.csv"  # one row per network, means over its seeds
 RUNS_FILE = "runs.csv"  # every run: its network, seed and figures
+DESIGN_FILE = "design.json"  # the run's values and each variant's changes
 BRIEF_RUN = "as the brief describes"  # the run's own network, as the tables key it
 NETWORK_COLUMN = "network"
 CHANGED_COLUMN = "changed"
@@ -201,6 +202,17 @@ def tradeoff(runs: pd.DataFrame) -> str | None:
     else:
         text += f" {name} {best:g} is both the fastest and the most accurate here."
     return text
+
+
+def design(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The comparison's design: the run's parameter values and each variant's changes; empty
+    without one (or for a comparison run before the design was recorded)."""
+    path = Path(run_dir) / COMPARISONS_DIR / DESIGN_FILE
+    if not path.is_file():
+        return {}, {}
+    recorded = artifacts.read_json(path)
+    return recorded["base"], {variant["name"]: variant["set"]
+                              for variant in recorded["variants"]}
 
 
 def own_test_accuracies(run_dir: str | Path) -> list[float]:

@@ -162,5 +162,5 @@ def stopping_sentence(stopping: StoppingSettings, patience: int, epochs: int) ->
     kept = (f"the saved model has the weights of the epoch with the {best}"
             if stopping.restore_best_weights else
             f"the epoch with the {best} is saved as the best checkpoint, but the saved "
-            "model keeps the last epoch's weights (restore_best_weights is off)")
+            "model keeps the last epoch's weights, as the run's settings ask")
     return f"**Early stopping** watches {figure}: {wait}; {kept}."

@@ -184,8 +184,8 @@ def next_steps(curves: Curves, findings: Sequence[Finding]) -> list[str]:
     cosine = context.lr_schedule == "cosine"
     kept = curves.epoch[curves.kept]
     keeps = (f"early stopping already keeps epoch {kept}'s weights" if context.restore_best_weights
-             else f"restore_best_weights would keep epoch {curves.epoch[curves.monitored_best]}'s"
-             " weights rather than the last epoch's")
+             else f"keeping the best epoch's weights would keep epoch "
+             f"{curves.epoch[curves.monitored_best]}'s rather than the last epoch's")
     steps = []
     if Finding.OVERFITTING in findings:
         steps.append(f"Regularize against the overfitting that began after epoch {best}: "

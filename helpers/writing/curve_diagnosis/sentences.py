@@ -39,8 +39,8 @@ def kept_phrase(curves: Curves, best: int | None = None) -> str:
     """Whose weights the saved model has; "that epoch's" when they are epoch `best`'s."""
     kept, context = curves.kept, curves.context
     if not context.restore_best_weights:
-        return (f"the saved model has the last epoch's weights (epoch {curves.epoch[kept]}): "
-                "restore_best_weights is off")
+        return (f"the saved model has the last epoch's weights (epoch {curves.epoch[kept]}), "
+                "as the run's settings ask")
     if kept == best:
         return "the saved model has that epoch's weights"
     if context.monitor == "val_loss":
