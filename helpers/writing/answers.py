@@ -121,18 +121,20 @@ def _one_surprise(runs: pd.DataFrame, folder: Path, variant: str, feature: str,
                   difference: experiment.Difference, given: Mapping[str, Any]) -> list[str]:
     changes = surprises.class_changes(_f1(runs, folder, brief_comparisons.BRIEF_RUN),
                                       _f1(runs, folder, variant))
-    lines = surprises.surprise_lines(feature, variant,
-                                     f"had a mean test accuracy {difference.sentence()}",
-                                     changes, gap_small=True)
+    mirrored = None
     arrays = artifacts.artifact_path(folder.parent, artifacts.DATASET_ARRAYS)
-    if feature == "augmentation" and given.get("augment_flip") and arrays.is_file():
+    losers = [name for name, change in changes.items() if change < 0][:3]
+    if feature == "augmentation" and given.get("augment_flip") and arrays.is_file() and losers:
         data = artifacts.read_arrays(arrays)
         info = artifacts.read_json(artifacts.artifact_path(folder.parent, artifacts.DATASET_INFO))
-        asymmetry = surprises.left_right_asymmetry(data["x_train"], data["y_train"],
-                                                   info["class_names"])
-        losers = [name for name, change in changes.items() if change < 0][:3]
-        if losers:
-            lines.insert(-1, surprises.mirror_hypothesis(asymmetry, losers))
+        mirrored = surprises.mirror_hypothesis(surprises.left_right_asymmetry(
+            data["x_train"], data["y_train"], info["class_names"]), losers)
+    supported = mirrored if mirrored and mirrored.startswith("The classes") else None
+    lines = surprises.surprise_lines(feature, variant,
+                                     f"had a mean test accuracy {difference.sentence()}",
+                                     changes, gap_small=True, hypothesis=supported)
+    if mirrored and not supported:
+        lines.insert(-1, mirrored)
     return lines
 
 

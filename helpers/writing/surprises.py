@@ -56,9 +56,9 @@ def class_changes(brief_f1: pd.DataFrame, variant_f1: pd.DataFrame) -> pd.Series
 
 HYPOTHESES = {
     "augmentation": (
-        "The augmented images are ones the test set does not contain (mirrored or turned "
-        "versions), so the network spends part of its capacity on them; the classes that lost "
-        "most are where that matters, e.g. items whose orientation carries information."),
+        "the randomly changed images are harder to fit, so within this many epochs the "
+        "network with augmentation may still be catching up (the overlaid curves show whether "
+        "its validation loss was still falling faster at the end)."),
     "L2": ("At this factor the penalty is too small to change which weights the network "
            "learns in this many epochs, or the network was not overfitting enough for it to "
            "cure."),
@@ -70,8 +70,10 @@ HYPOTHESES = {
 
 
 def surprise_lines(feature: str, variant: str, measure_sentence: str,
-                   changes: pd.Series, gap_small: bool, top: int = 3) -> list[str]:
-    """The plain statement, the classes that moved most, and the hypotheses, as bullets."""
+                   changes: pd.Series, gap_small: bool, top: int = 3,
+                   hypothesis: str | None = None) -> list[str]:
+    """The plain statement, the classes that moved most, and the hypothesis (the feature's
+    own, unless the caller found one the data supports better), as bullets."""
     movers = changes.head(top)
     moved = wording.and_list([f"{name} ({'+' if value >= 0 else '−'}"
                               f"{abs(value):.3f} F1 with {feature})"
@@ -80,11 +82,11 @@ def surprise_lines(feature: str, variant: str, measure_sentence: str,
              f"it (*{variant}*) {measure_sentence}.",
              f"The classes that moved most between the two, as mean test F1 over the seeds: "
              f"{moved}."]
-    hypothesis = HYPOTHESES[feature]
+    hypothesis = hypothesis or HYPOTHESES[feature]
     if feature in ("dropout", "L2") and not gap_small:
         hypothesis = hypothesis.split(", or ")[0] + "."
-    lines.append(f"A hypothesis, not a finding: {hypothesis} A longer run, or more seeds, "
-                 "would test it.")
+    lines.append(f"A hypothesis, not a finding: {hypothesis[0].lower()}{hypothesis[1:]} A longer "
+                 "run, or more seeds, would test it.")
     return lines
 
 
@@ -112,8 +114,8 @@ def mirror_hypothesis(asymmetry: pd.Series, losers: Sequence[str]) -> str:
     if all(asymmetry[name] > typical for name in losers):
         return (f"The classes that lost most are more left-right asymmetric than the median "
                 f"class ({shown}, against {typical:.2f}: how far each class's mean training "
-                "image is from its mirror image): mirrored copies of them are images the test "
-                "set does not contain.")
+                "image is from its mirror image), so mirrored copies of them are images the "
+                "test set does not contain.")
     return (f"Mirroring does not explain it by asymmetry alone: the classes that lost most "
             f"({shown}) are not all more left-right asymmetric than the median class "
             f"({typical:.2f}).")

@@ -105,8 +105,8 @@ def test_the_kept_epoch_follows_what_early_stopping_watched() -> None:
     assert ("the saved model has epoch 5's weights, the highest validation accuracy (0.9000), "
             "which early stopping watches.") in on_accuracy.observations[0]
     last = curve_diagnosis.diagnose(runs, context(5, "constant", restore_best_weights=False))
-    assert ("the saved model has the last epoch's weights (epoch 5): restore_best_weights is "
-            "off.") in last.observations[0]
+    assert ("the saved model has the last epoch's weights (epoch 5), as the run's settings "
+            "ask.") in last.observations[0]
     # Lowest loss at epoch 2, highest accuracy at epoch 3, then two epochs without a better one.
     stopped = curve_diagnosis.diagnose(
         history([0.5, 0.33, 0.34, 0.36, 0.38], [LR] * 5,
