@@ -36,7 +36,8 @@ def seed_runs_summary(run_dirs: list[Path]) -> tuple[dict, Path]:
         raise ValueError(f"the runs must have different seeds, got {seeds}")
     rows = [{"seed": seed,
              "test_accuracy": read_record(run, MetricsRecord).test_accuracy,
-             "train_seconds": read_record(run, TrainingRecord).train_seconds}
+             "train_seconds": read_record(run, TrainingRecord).train_seconds,
+             "compute_dtype_policy": read_record(run, TrainingRecord).compute_dtype_policy}
             for run, seed in zip(run_dirs, seeds, strict=True)]
     ranked = sorted(range(len(rows)), key=lambda index: rows[index]["test_accuracy"])
     median = ranked[(len(rows) - 1) // 2]  # for an even count, the lower of the middle two
@@ -63,10 +64,12 @@ def rerun_seed_summary(run_dir: Path, earlier: Path) -> dict:
     manifest = artifacts.read_json(artifacts.artifact_path(run_dir, artifacts.MANIFEST))
     # A params file that leaves the seed out ran with the schema's default.
     seed = manifest["parameters"].get("seed", parameters.default("seed"))
+    trained = read_record(run_dir, TrainingRecord)
+    # The number format says which budget a seed's seconds are held to (results.md).
     new_row = _with_commit({"seed": seed,
                             "test_accuracy": read_record(run_dir, MetricsRecord).test_accuracy,
-                            "train_seconds": read_record(run_dir, TrainingRecord).train_seconds},
-                           manifest)
+                            "train_seconds": trained.train_seconds,
+                            "compute_dtype_policy": trained.compute_dtype_policy}, manifest)
     rows = [new_row if row["seed"] == seed else _with_commit(row, old_manifest)
             for row in old_metrics["seeds"]["runs"]]
     if new_row not in rows:
