@@ -80,7 +80,7 @@ def _answered_by(question: Any) -> list[str]:
 
 
 def examined_surprises(run_dir: str | Path) -> list[str]:
-    """For each variant that takes out what the brief expects to help (augmentation, L2,
+    """For each variant that takes out one thing the brief expects to help (augmentation, L2,
     dropout, batch normalization) and is not beaten by a difference this data detects: the
     surprise said plainly, the classes that moved most, and a hypothesis."""
     runs = brief_comparisons.read_runs(run_dir)
@@ -93,10 +93,13 @@ def examined_surprises(run_dir: str | Path) -> list[str]:
                                                  "test_accuracy")}
     lines = []
     for variant, difference in differences.items():
-        for feature in surprises.removed_features(given, sets.get(variant, {})):
-            if difference.detected and difference.mean < 0:
-                continue  # taking it out did hurt: no surprise
-            lines += _one_surprise(runs, folder, variant, feature, difference, given)
+        removed = surprises.removed_features(given, sets.get(variant, {}))
+        # A variant that takes out two of them cannot say which one mattered, so only one
+        # that takes out a single one is examined; one whose removal detectably hurt is no
+        # surprise.
+        if len(removed) != 1 or (difference.detected and difference.mean < 0):
+            continue
+        lines += _one_surprise(runs, folder, variant, removed[0], difference, given)
     return lines
 
 
@@ -132,7 +135,8 @@ def _one_surprise(runs: pd.DataFrame, folder: Path, variant: str, feature: str,
     supported = mirrored if mirrored and mirrored.startswith("The classes") else None
     lines = surprises.surprise_lines(feature, variant,
                                      f"had a mean test accuracy {difference.sentence()}",
-                                     changes, gap_small=True, hypothesis=supported)
+                                     changes, gap_small=True, hypothesis=supported,
+                                     hurt=difference.detected)
     if mirrored and not supported:
         lines.insert(-1, mirrored)
     return lines

@@ -71,14 +71,17 @@ HYPOTHESES = {
 
 def surprise_lines(feature: str, variant: str, measure_sentence: str,
                    changes: pd.Series, gap_small: bool, top: int = 3,
-                   hypothesis: str | None = None) -> list[str]:
+                   hypothesis: str | None = None, hurt: bool = False) -> list[str]:
     """The plain statement, the classes that moved most, and the hypothesis (the feature's
-    own, unless the caller found one the data supports better), as bullets."""
+    own, unless the caller found one the data supports better), as bullets. `hurt`: the
+    network without the feature did better by a difference the data detects; otherwise the
+    data cannot show the feature helped, which is not the same as showing it did not."""
     movers = changes.head(top)
     moved = wording.and_list([f"{name} ({'+' if value >= 0 else '−'}"
                               f"{abs(value):.3f} F1 with {feature})"
                               for name, value in movers.items()])
-    lines = [f"The brief expects {feature} to help, but here it did not: the network without "
+    verdict = "but here it hurt" if hurt else "but this data cannot show that it did"
+    lines = [f"The brief expects {feature} to help, {verdict}: the network without "
              f"it (*{variant}*) {measure_sentence}.",
              f"The classes that moved most between the two, as mean test F1 over the seeds: "
              f"{moved}."]

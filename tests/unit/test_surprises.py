@@ -51,6 +51,15 @@ def test_a_surprise_says_it_plainly_and_offers_a_hypothesis() -> None:
     changes = pd.Series({"Shirt": -0.086, "Coat": -0.057, "Bag": 0.001})
     lines = surprises.surprise_lines("augmentation", "no augmentation", "had a mean test "
                                      "accuracy 2.4 points higher", changes, gap_small=True)
-    assert lines[0].startswith("The brief expects augmentation to help, but here it did not")
+    assert lines[0].startswith("The brief expects augmentation to help, but this data cannot "
+                               "show that it did")
     assert "Shirt (−0.086 F1 with augmentation)" in lines[1]
     assert lines[-1].startswith("A hypothesis, not a finding: the randomly changed images")
+
+
+def test_a_surprise_says_hurt_only_for_a_difference_the_data_detects() -> None:
+    changes = pd.Series({"Shirt": -0.086})
+    hurt = surprises.surprise_lines("augmentation", "no augmentation", "had a mean test "
+                                    "accuracy 2.4 points higher", changes, gap_small=True,
+                                    hurt=True)
+    assert hurt[0].startswith("The brief expects augmentation to help, but here it hurt")
