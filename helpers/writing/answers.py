@@ -17,8 +17,14 @@ from typing import Any
 import pandas as pd
 
 from helpers import artifacts, wording
-from helpers.records import MetricsRecord, read_record
-from helpers.writing import brief_comparisons, experiment, surprises
+from helpers.records import (
+    MetricsRecord,
+    ModelRecord,
+    PreprocessRecord,
+    TrainingRecord,
+    read_record,
+)
+from helpers.writing import brief_comparisons, curve_diagnosis, experiment, surprises
 from helpers.writing.introduction import question_texts
 
 
@@ -135,11 +141,21 @@ def _one_surprise(runs: pd.DataFrame, folder: Path, variant: str, feature: str,
     supported = mirrored if mirrored and mirrored.startswith("The classes") else None
     lines = surprises.surprise_lines(feature, variant,
                                      f"had a mean test accuracy {difference.sentence()}",
-                                     changes, gap_small=True, hypothesis=supported,
+                                     changes, overfit=_overfit(folder.parent),
+                                     hypothesis=supported,
                                      hurt=difference.detected)
     if mirrored and not supported:
         lines.insert(-1, mirrored)
     return lines
+
+
+def _overfit(run_dir: Path) -> bool:
+    """Whether the run's own curves show overfitting, as 04 and 08 read them."""
+    history = pd.read_csv(artifacts.require(run_dir, artifacts.HISTORY, "04_train"))
+    diagnosis = curve_diagnosis.diagnose_recorded(
+        history, read_record(run_dir, ModelRecord), read_record(run_dir, TrainingRecord),
+        read_record(run_dir, PreprocessRecord).validation_images)
+    return curve_diagnosis.Finding.OVERFITTING in diagnosis.findings
 
 
 def read_discussion(path: str | Path) -> str:

@@ -69,13 +69,24 @@ HYPOTHESES = {
 }
 
 
+# Where the brief's network overfit (04's curve reading), "not overfitting" would be false.
+OVERFIT_HYPOTHESES = {
+    "dropout": ("The network overfit even with it (its validation loss rose after its lowest "
+                "epoch while training loss kept falling), so dropout at this rate was too weak "
+                "to hold that off."),
+    "L2": ("At this factor the penalty is too small to change which weights the network "
+           "learns in this many epochs."),
+}
+
+
 def surprise_lines(feature: str, variant: str, measure_sentence: str,
-                   changes: pd.Series, gap_small: bool, top: int = 3,
+                   changes: pd.Series, overfit: bool = False, top: int = 3,
                    hypothesis: str | None = None, hurt: bool = False) -> list[str]:
     """The plain statement, the classes that moved most, and the hypothesis (the feature's
     own, unless the caller found one the data supports better), as bullets. `hurt`: the
     network without the feature did better by a difference the data detects; otherwise the
-    data cannot show the feature helped, which is not the same as showing it did not."""
+    data cannot show the feature helped, which is not the same as showing it did not.
+    `overfit`: the brief's network overfit, which rules out "it was not overfitting"."""
     movers = changes.head(top)
     moved = wording.and_list([f"{name} ({'+' if value >= 0 else '−'}"
                               f"{abs(value):.3f} F1 with {feature})"
@@ -85,9 +96,7 @@ def surprise_lines(feature: str, variant: str, measure_sentence: str,
              f"it (*{variant}*) {measure_sentence}.",
              f"The classes that moved most between the two, as mean test F1 over the seeds: "
              f"{moved}."]
-    hypothesis = hypothesis or HYPOTHESES[feature]
-    if feature in ("dropout", "L2") and not gap_small:
-        hypothesis = hypothesis.split(", or ")[0] + "."
+    hypothesis = hypothesis or (overfit and OVERFIT_HYPOTHESES.get(feature)) or HYPOTHESES[feature]
     lines.append(f"A hypothesis, not a finding: {hypothesis[0].lower()}{hypothesis[1:]} A longer "
                  "run, or more seeds, would test it.")
     return lines

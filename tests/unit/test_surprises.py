@@ -50,7 +50,7 @@ def test_mirroring_is_the_hypothesis_only_where_the_losers_are_asymmetric() -> N
 def test_a_surprise_says_it_plainly_and_offers_a_hypothesis() -> None:
     changes = pd.Series({"Shirt": -0.086, "Coat": -0.057, "Bag": 0.001})
     lines = surprises.surprise_lines("augmentation", "no augmentation", "had a mean test "
-                                     "accuracy 2.4 points higher", changes, gap_small=True)
+                                     "accuracy 2.4 points higher", changes)
     assert lines[0].startswith("The brief expects augmentation to help, but this data cannot "
                                "show that it did")
     assert "Shirt (−0.086 F1 with augmentation)" in lines[1]
@@ -60,6 +60,15 @@ def test_a_surprise_says_it_plainly_and_offers_a_hypothesis() -> None:
 def test_a_surprise_says_hurt_only_for_a_difference_the_data_detects() -> None:
     changes = pd.Series({"Shirt": -0.086})
     hurt = surprises.surprise_lines("augmentation", "no augmentation", "had a mean test "
-                                    "accuracy 2.4 points higher", changes, gap_small=True,
-                                    hurt=True)
+                                    "accuracy 2.4 points higher", changes, hurt=True)
     assert hurt[0].startswith("The brief expects augmentation to help, but here it hurt")
+
+
+def test_a_network_that_overfit_is_not_said_to_be_not_overfitting() -> None:
+    changes = pd.Series({"6": 0.021})
+    calm = surprises.surprise_lines("dropout", "no dropout", "had a mean test accuracy 0.5 "
+                                    "points lower", changes)
+    overfit = surprises.surprise_lines("dropout", "no dropout", "had a mean test accuracy 0.5 "
+                                       "points lower", changes, overfit=True)
+    assert "not overfitting much" in calm[-1]
+    assert "not overfitting" not in overfit[-1] and "overfit even with it" in overfit[-1]
