@@ -103,7 +103,8 @@ def test_readme_sample_run_is_the_default_reference_run() -> None:
     epoch_seconds = {int(epoch): figure for epoch, figure in
                      re.findall(r"epoch\s+(\d+)/\d+ .*?([\d.]+) s\n", printed)}
     lines = re.findall(r"epoch\s+(\d+)/\d+\s+loss ([\d.]+)\s+accuracy ([\d.]+)\s+"
-                       r"val_loss ([\d.]+)\s+val_accuracy ([\d.]+)\s+([\d.]+) s", sample)
+                       r"val_loss ([\d.]+)\s+val_accuracy ([\d.]+)\s+(?:lr \S+\s+)?([\d.]+) s",
+                       sample)
     assert lines
     for epoch, loss, accuracy, val_loss, val_accuracy, took in lines:
         row = history[int(epoch)]
@@ -300,12 +301,16 @@ def test_results_page_names_the_references_commits_and_cpus() -> None:
     """A re-run reference changes its commit (and maybe CPU): the page must say so."""
     text = " ".join(RESULTS.read_text().split())
     cpus = read_json(MEASUREMENTS / "cpus.json")["cpus"]
-    for name in ("default", "best"):
+    for name, said in (("default", "the default"), ("best", "the best profile's seed 42")):
+        named = re.search(rf"{said} from a clean clone of (\w{{7}}) on the "
+                          r"(EPYC BF16|Xeon AMX|EPYC AVX2)", text)
+        assert named, f"results.md must say which commit and CPU made the {name} reference"
+        commit, cpu = named.group(1), cpus[CPU_NAMES[named.group(2)]]
         manifest = read_json(REFERENCES / name / "manifest.json")
-        assert f"clean clone of {manifest['git']['commit'][:7]}" in text, name
-        assert manifest["machine"]["processor"] == cpus["epyc-bf16"]["processor"]
+        assert manifest["git"]["commit"].startswith(commit), name
+        assert manifest["machine"]["processor"] == cpu["processor"]
         training = read_json(REFERENCES / name / "training.json")
-        assert training["compute_dtype_policy"] == cpus["epyc-bf16"]["auto_precision"]
+        assert training["compute_dtype_policy"] == cpu["auto_precision"]
     runs = read_json(REFERENCES / "best" / "metrics.json")["seeds"]["runs"]
     later = [run for run in runs if run["seed"] != 42]
     assert {run["processor"] for run in later} == {cpus["xeon-amx"]["processor"]}
