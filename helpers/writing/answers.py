@@ -97,7 +97,8 @@ def examined_surprises(run_dir: str | Path) -> list[str]:
     differences = {difference.variant: difference for difference in
                    experiment.paired_differences(runs, brief_comparisons.BRIEF_RUN,
                                                  "test_accuracy")}
-    lines = []
+    lines: list[str] = []
+    overfit = None  # the run's own curve reading, read once and only if a surprise needs it
     for variant, difference in differences.items():
         removed = surprises.removed_features(given, sets.get(variant, {}))
         # A variant that takes out two of them cannot say which one mattered, so only one
@@ -105,7 +106,8 @@ def examined_surprises(run_dir: str | Path) -> list[str]:
         # surprise.
         if len(removed) != 1 or (difference.detected and difference.mean < 0):
             continue
-        lines += _one_surprise(runs, folder, variant, removed[0], difference, given)
+        overfit = _overfit(Path(run_dir)) if overfit is None else overfit
+        lines += _one_surprise(runs, folder, variant, removed[0], difference, given, overfit)
     return lines
 
 
@@ -127,7 +129,8 @@ def _f1(runs: pd.DataFrame, folder: Path, network: str) -> pd.DataFrame:
 
 
 def _one_surprise(runs: pd.DataFrame, folder: Path, variant: str, feature: str,
-                  difference: experiment.Difference, given: Mapping[str, Any]) -> list[str]:
+                  difference: experiment.Difference, given: Mapping[str, Any],
+                  overfit: bool) -> list[str]:
     changes = surprises.class_changes(_f1(runs, folder, brief_comparisons.BRIEF_RUN),
                                       _f1(runs, folder, variant))
     mirrored = None
@@ -141,7 +144,7 @@ def _one_surprise(runs: pd.DataFrame, folder: Path, variant: str, feature: str,
     supported = mirrored if mirrored and mirrored.startswith("The classes") else None
     lines = surprises.surprise_lines(feature, variant,
                                      f"had a mean test accuracy {difference.sentence()}",
-                                     changes, overfit=_overfit(folder.parent),
+                                     changes, overfit=overfit,
                                      hypothesis=supported,
                                      hurt=difference.detected)
     if mirrored and not supported:
