@@ -25,6 +25,7 @@ PREPROCESS_INFO = "preprocess.json"  # 02: split sizes, label encoding, seed
 UNTRAINED_MODEL = "model_untrained.keras"  # 03: the compiled-free architecture
 MODEL_INFO = "model.json"  # 03: parameter counts and the architecture parameters
 BEST_CHECKPOINT = "checkpoints/best.keras"  # 04: best model so far, by validation loss
+TRAINING_BACKUP = "checkpoints/backup"  # 04: the last finished epoch's state, to resume from
 MODEL = "model.keras"  # 04: the final model (best weights restored)
 HISTORY = "history.csv"  # 04: per-epoch losses and accuracies
 TRAINING_INFO = "training.json"  # 04: train_seconds, epochs_run, best_epoch

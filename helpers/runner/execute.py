@@ -96,6 +96,8 @@ def execute_steps(step_plan: Sequence[steps.StepPlan],
             continue
         if before_step and name in before_step:
             before_step[name]()
+        if step.reason != "resuming":
+            steps.forget_interrupted_training(run_dir)
         notebook = notebooks_dir / f"{name}.ipynb"
         passed = dict(parameters_by_step[name])
         steps.record(run_dir, name, steps.STARTED, passed, "")

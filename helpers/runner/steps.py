@@ -1,23 +1,26 @@
 """What each step of a run directory ran with (steps.json), and which steps a re-run repeats.
 
 A run directory records, per notebook, the parameters it was given, whether it finished,
-and a fingerprint of everything it depended on: its parameters, the notebook's own source
-and, for 01_load_data, the dataset files it read. Running the same command again on an
-unfinished run skips the steps that finished with an unchanged fingerprint and repeats the
-rest (04_train then resumes after its last completed epoch); a step whose parameters
-changed is refused rather than silently mixed with the old results.
+and a fingerprint of everything it depended on: its parameters, the notebook's own source,
+for 01_load_data the dataset files it read, and for a step given a `model_file` that file's
+text. Running the same command again on an unfinished run skips the steps that finished
+with an unchanged fingerprint and repeats the rest (04_train then resumes after its last
+completed epoch); a step whose parameters changed is refused rather than silently mixed with
+the old results.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from helpers import artifacts, locations
+from helpers.model import own_model
 
 STEPS_STATE = "steps.json"
 STARTED, COMPLETED = "started", "completed"
@@ -58,6 +61,10 @@ def fingerprint(name: str, parameters: Mapping[str, Any], notebook: Path,
                               "notebook": artifacts.file_sha256(notebook)}
     if name == "01_load_data":
         inputs["dataset_files"] = _dataset_file_checksums(run_dir)
+    if parameters.get("model_file"):
+        # The parameter is only the file's name: an edited model file must re-run the steps
+        # that built and trained it, not resume them. (Runs without one keep their old hash.)
+        inputs["model_file"] = _model_file_checksum(str(parameters["model_file"]))
     encoded = json.dumps(inputs, sort_keys=True, default=str).encode()
     return hashlib.sha256(encoded).hexdigest()
 
@@ -72,6 +79,16 @@ def _dataset_file_checksums(run_dir: Path) -> list[str]:
     found = [locations.locate(file) for file in artifacts.read_json(info_path).get("files", [])]
     return [artifacts.file_sha256(path) if path is not None and path.is_file() else "missing"
             for path in found]
+
+
+def _model_file_checksum(model_file: str) -> str:
+    path = own_model.resolve_model_file(model_file)
+    return artifacts.file_sha256(path) if path.is_file() else "missing"
+
+
+def forget_interrupted_training(run_dir: Path) -> None:
+    """Remove what an interrupted 04_train left to resume from: the step starts afresh."""
+    shutil.rmtree(artifacts.artifact_path(run_dir, artifacts.TRAINING_BACKUP), ignore_errors=True)
 
 
 def parameter_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -116,7 +133,10 @@ def plan(names: Sequence[str], state: Mapping[str, Mapping[str, Any]],
               and recorded["fingerprint"] == fingerprints.get(name)):
             steps.append(StepPlan(name, False, "unchanged, skipped"))
         else:
+            # An interrupted step resumes only if nothing before it ran again: after a
+            # changed earlier step its saved state belongs to other data or another network.
+            resumes = bool(recorded) and not finished and not upstream_ran
             upstream_ran = True
-            reason = "resuming" if recorded and not finished else "running"
+            reason = "resuming" if resumes else "running"
             steps.append(StepPlan(name, True, reason))
     return steps

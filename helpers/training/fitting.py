@@ -237,7 +237,8 @@ def fit(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray,
                        epochs, early_stopping_patience, Path(scratch) / Path(checkpoint_path).name,
                        None, extra_callbacks, seed, augmentation, stopping=stopping,
                        rate_callbacks=rate_callbacks)
-    backup_dir = Path(backup_dir) if backup_dir else Path(checkpoint_path).parent / "backup"
+    backup_dir = (Path(backup_dir) if backup_dir
+                  else Path(checkpoint_path).parent / Path(artifacts.TRAINING_BACKUP).name)
     state = _resume(model, backup_dir, stopping)
     monitor, mode = stopping.early_stopping_monitor, stopping.mode
     resumable = [callback for callback in rate_callbacks if hasattr(callback, "backup_state")]

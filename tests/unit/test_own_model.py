@@ -2,6 +2,8 @@
 mistake in it is refused naming the file and what is expected, and the run directory's copy
 of the file is what loads the model later."""
 
+import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -266,3 +268,39 @@ def test_the_run_directorys_copy_registers_the_custom_layer_before_loading(
     artifacts.save_with(tmp_path / artifacts.KERAS_EXPORT, model.save)
     assert networks.load_model(tmp_path / artifacts.KERAS_EXPORT).count_params() == \
         model.count_params()
+
+
+def test_an_edited_model_file_is_run_again_not_resumed(tmp_path: Path) -> None:
+    """The parameter names the file, not its text: the step's fingerprint holds the text too."""
+    from helpers.runner import steps
+
+    model_file = tmp_path / "mine.py"
+    model_file.write_text(RESIDUAL.read_text())
+    notebook = artifacts.PROJECT_ROOT / "notebooks" / "03_build_model.ipynb"
+    given = {"architecture": "file", "model_file": str(model_file)}
+    before = steps.fingerprint("03_build_model", given, notebook, tmp_path)
+    assert steps.fingerprint("03_build_model", given, notebook, tmp_path) == before
+    model_file.write_text(RESIDUAL.read_text() + "\n# one more block, say\n")
+    after = steps.fingerprint("03_build_model", given, notebook, tmp_path)
+    assert after != before
+    # Interrupted in 04, then the file edited: 03 builds it again and 04 starts afresh, its
+    # backup (weights of the old network) removed before it runs.
+    names = ["03_build_model", "04_train"]
+    state = {"03_build_model": {"status": steps.COMPLETED, "parameters": given,
+                                "fingerprint": before, "seconds": 1.0},
+             "04_train": {"status": steps.STARTED, "parameters": {}, "fingerprint": ""}}
+    plans = steps.plan(names, state, {"03_build_model": given, "04_train": {}},
+                       {"03_build_model": after})
+    assert [(plan.runs, plan.reason) for plan in plans] == [(True, "running"), (True, "running")]
+    assert steps.plan(names, state, {"03_build_model": given, "04_train": {}},
+                      {"03_build_model": before})[1].reason == "resuming"  # file unchanged
+    backup = artifacts.artifact_path(tmp_path, artifacts.TRAINING_BACKUP)
+    backup.mkdir(parents=True)
+    (backup / "state.json").write_text("{}")
+    steps.forget_interrupted_training(tmp_path)
+    assert not backup.exists()
+    # A run without a model file hashes what it always did: old run directories still resume.
+    cnn = {"architecture": "cnn", "model_file": None}
+    assert steps.fingerprint("03_build_model", cnn, notebook, tmp_path) == hashlib.sha256(
+        json.dumps({"parameters": cnn, "notebook": artifacts.file_sha256(notebook)},
+                   sort_keys=True, default=str).encode()).hexdigest()
