@@ -48,7 +48,6 @@ def test_absolute_paths_lets_portable_names_and_routes_pass(tmp_path: Path) -> N
     assert locations.absolute_paths(tmp_path) == []
 
 
-@pytest.mark.xfail(strict=False, reason="references are re-run at the end of issue 37")
 def test_the_committed_references_hold_no_machine_path() -> None:
     found = locations.absolute_paths(REFERENCE_DIR)
     assert not found, f"{len(found)} machine paths, e.g. {found[:5]}"
